@@ -1,0 +1,77 @@
+//! Configuration from the environment (and `.env`), with defaults that let `make run` work on a
+//! fresh machine. Every variable is listed in README.md.
+use std::env;
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// The app role (pooled): owns nothing, cannot bypass row-level security.
+    pub database_url: String,
+    /// The owner, for migrations; defaults to `database_url`.
+    pub direct_url: String,
+    pub bind: String,
+    pub jwt_secret: String,
+    pub db_pool_size: u32,
+    pub max_body_bytes: usize,
+    pub max_depth: usize,
+    pub max_complexity: usize,
+    pub max_aliases: usize,
+    pub introspection: bool,
+    pub graphiql: bool,
+    /// Folder holding GraphiQL's bundles (fetched from npm by `scripts/graphiql-assets.sh`).
+    pub assets_dir: String,
+    pub workers: usize,
+}
+
+/// Local development defaults: the database `scripts/db.sh` creates.
+pub const DEV_DATABASE_URL: &str = "postgres://atlas_app:atlas_app_dev@127.0.0.1:54329/atlas";
+pub const DEV_DIRECT_URL: &str = "postgres://atlas_owner:atlas_owner_dev@127.0.0.1:54329/atlas";
+pub const DEV_JWT_SECRET: &str = "atlas-development-secret-change-me";
+
+fn var(name: &str) -> Option<String> {
+    env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+fn parsed<T: std::str::FromStr>(name: &str, default: T) -> Result<T, String> {
+    match var(name) {
+        None => Ok(default),
+        Some(v) => v
+            .trim()
+            .parse()
+            .map_err(|_| format!("{name}={v:?} is not a valid value")),
+    }
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, String> {
+        let _ = dotenvy::dotenv();
+        let database_url = var("DATABASE_URL").unwrap_or_else(|| DEV_DATABASE_URL.to_string());
+        let direct_url = var("DIRECT_URL").unwrap_or_else(|| {
+            if var("DATABASE_URL").is_some() {
+                database_url.clone()
+            } else {
+                DEV_DIRECT_URL.to_string()
+            }
+        });
+        Ok(Self {
+            database_url,
+            direct_url,
+            bind: var("ATLAS_BIND").unwrap_or_else(|| "127.0.0.1:8080".into()),
+            jwt_secret: var("ATLAS_JWT_SECRET").unwrap_or_else(|| DEV_JWT_SECRET.into()),
+            db_pool_size: parsed("ATLAS_DB_POOL_SIZE", 20)?,
+            max_body_bytes: parsed("ATLAS_MAX_BODY_BYTES", 1 << 20)?,
+            max_depth: parsed("ATLAS_MAX_DEPTH", 15)?,
+            max_complexity: parsed("ATLAS_MAX_COMPLEXITY", 50_000)?,
+            max_aliases: parsed("ATLAS_MAX_ALIASES", 100)?,
+            introspection: parsed("ATLAS_INTROSPECTION", true)?,
+            graphiql: parsed("ATLAS_GRAPHIQL", true)?,
+            assets_dir: var("ATLAS_ASSETS_DIR").unwrap_or_else(|| {
+                concat!(env!("CARGO_MANIFEST_DIR"), "/../.local/graphiql").to_string()
+            }),
+            workers: parsed("ATLAS_WORKERS", 2)?,
+        })
+    }
+
+    pub fn using_dev_secret(&self) -> bool {
+        self.jwt_secret == DEV_JWT_SECRET
+    }
+}

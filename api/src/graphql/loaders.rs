@@ -1,0 +1,137 @@
+//! Generic DataLoaders, created per request so that a loader never serves two tenants: one by-id
+//! loader and one by-foreign-key loader, for every entity. Each batch is one SQL statement.
+use std::any::{Any, TypeId};
+use std::collections::HashMap;
+use std::marker::PhantomData;
+use std::sync::{Arc, Mutex};
+
+use async_graphql::dataloader::{DataLoader, Loader};
+use sea_orm::{sea_query::ValueType, EntityTrait, ModelTrait};
+use service::{query, Scope};
+use uuid::Uuid;
+
+pub struct ById<E>(Arc<Scope>, PhantomData<E>);
+pub struct ByKey<E>(Arc<Scope>, PhantomData<E>);
+
+/// A foreign-key lookup: rows of `E` whose column `column` equals `value`.
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
+pub struct Key {
+    pub column: &'static str,
+    pub value: Uuid,
+}
+
+fn uuid_of<E: EntityTrait>(model: &E::Model, column: &str) -> Option<Uuid> {
+    let col = query::column::<E>(column).ok()?;
+    <Option<Uuid> as ValueType>::try_from(model.get(col))
+        .ok()
+        .flatten()
+}
+
+impl<E> Loader<Uuid> for ById<E>
+where
+    E: EntityTrait + Send + Sync,
+    E::Model: Send + Sync,
+{
+    type Value = E::Model;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, E::Model>, Self::Error> {
+        let rows = query::by_column::<E>(&self.0, "id", keys).await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|m| uuid_of::<E>(&m, "id").map(|id| (id, m)))
+            .collect())
+    }
+}
+
+impl<E> Loader<Key> for ByKey<E>
+where
+    E: EntityTrait + Send + Sync,
+    E::Model: Send + Sync,
+{
+    type Value = Vec<E::Model>;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[Key]) -> Result<HashMap<Key, Vec<E::Model>>, Self::Error> {
+        let mut by_column: HashMap<&'static str, Vec<Uuid>> = HashMap::new();
+        for k in keys {
+            by_column.entry(k.column).or_default().push(k.value);
+        }
+        // Every requested key gets an entry, so "no children" is an empty list, not a miss.
+        let mut out: HashMap<Key, Vec<E::Model>> = keys.iter().map(|k| (*k, Vec::new())).collect();
+        for (column, values) in by_column {
+            for row in query::by_column::<E>(&self.0, column, &values).await? {
+                if let Some(value) = uuid_of::<E>(&row, column) {
+                    out.entry(Key { column, value }).or_default().push(row);
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// The request's loaders, made on first use per entity type.
+pub struct Loaders {
+    scope: Arc<Scope>,
+    /// Off for WebSocket connections, which live long and must see each event's fresh state.
+    cache: bool,
+    made: Mutex<HashMap<TypeId, Arc<dyn Any + Send + Sync>>>,
+}
+
+impl Loaders {
+    pub fn new(scope: Arc<Scope>, cache: bool) -> Self {
+        Self {
+            scope,
+            cache,
+            made: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn get<L: Loader<K>, K>(&self, make: impl Fn(Arc<Scope>) -> L) -> Arc<DataLoader<L>>
+    where
+        K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
+    {
+        let mut made = self
+            .made
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let entry = made.entry(TypeId::of::<L>()).or_insert_with(|| {
+            let loader = DataLoader::new(make(self.scope.clone()), tokio::spawn);
+            loader.enable_all_cache(self.cache);
+            Arc::new(Arc::new(loader)) as Arc<dyn Any + Send + Sync>
+        });
+        match entry.downcast_ref::<Arc<DataLoader<L>>>() {
+            Some(loader) => loader.clone(),
+            // Unreachable: the map is keyed by the loader's type.
+            None => Arc::new(DataLoader::new(make(self.scope.clone()), tokio::spawn)),
+        }
+    }
+
+    /// The row `id` of `E` in the caller's tenant, batched with every other `one` of this request.
+    pub async fn one<E>(&self, id: Uuid) -> async_graphql::Result<Option<E::Model>>
+    where
+        E: EntityTrait + Send + Sync,
+        E::Model: Send + Sync,
+    {
+        self.get::<ById<E>, Uuid>(|s| ById(s, PhantomData))
+            .load_one(id)
+            .await
+    }
+
+    /// The rows of `E` whose `column` is `value` (children of a parent), batched likewise.
+    pub async fn many<E>(
+        &self,
+        column: &'static str,
+        value: Uuid,
+    ) -> async_graphql::Result<Vec<E::Model>>
+    where
+        E: EntityTrait + Send + Sync,
+        E::Model: Send + Sync,
+    {
+        let rows = self
+            .get::<ByKey<E>, Key>(|s| ByKey(s, PhantomData))
+            .load_one(Key { column, value })
+            .await?;
+        Ok(rows.unwrap_or_default())
+    }
+}

@@ -1,0 +1,150 @@
+//! The GraphQL schema: one domain module per service domain, merged here, with the limits that
+//! keep one request from costing the server too much.
+pub mod connection;
+pub mod loaders;
+pub mod tenancy;
+pub mod work;
+
+use std::sync::Arc;
+
+use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery};
+use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
+use async_graphql::{
+    Context, MergedObject, MergedSubscription, Object, Schema, ServerError, ServerResult,
+    SimpleObject, Variables,
+};
+use service::Scope;
+
+use crate::config::Config;
+use crate::events::EventHub;
+use loaders::Loaders;
+
+#[derive(MergedObject, Default)]
+pub struct Query(HealthQuery, tenancy::TenancyQuery, work::WorkQuery);
+
+#[derive(MergedObject, Default)]
+pub struct Mutation(tenancy::TenancyMutation, work::WorkMutation);
+
+#[derive(MergedSubscription, Default)]
+pub struct Subscription(work::WorkSubscription);
+
+pub type AtlasSchema = Schema<Query, Mutation, Subscription>;
+
+pub fn build_schema(config: &Config, events: Option<EventHub>) -> AtlasSchema {
+    let mut builder = Schema::build(
+        Query::default(),
+        Mutation::default(),
+        Subscription::default(),
+    )
+    .limit_depth(config.max_depth)
+    .limit_complexity(config.max_complexity)
+    .limit_recursive_depth(64)
+    .limit_directives(20)
+    .extension(AliasLimit(config.max_aliases));
+    if let Some(events) = events {
+        builder = builder.data(events);
+    }
+    if !config.introspection {
+        builder = builder.disable_introspection();
+    }
+    builder.finish()
+}
+
+/// What a connection field costs: its children times the page size asked for (20 by default).
+pub fn page_cost(first: Option<i32>, last: Option<i32>, child_complexity: usize) -> usize {
+    let n = first
+        .or(last)
+        .unwrap_or(service::pagination::DEFAULT_PAGE_SIZE as i32)
+        .clamp(1, 100) as usize;
+    n.saturating_mul(child_complexity).saturating_add(1)
+}
+
+/// Access to the request's scope and loaders from resolvers.
+pub trait CtxExt {
+    fn scope(&self) -> async_graphql::Result<&Arc<Scope>>;
+    fn loaders(&self) -> async_graphql::Result<&Loaders>;
+}
+
+impl CtxExt for Context<'_> {
+    fn scope(&self) -> async_graphql::Result<&Arc<Scope>> {
+        self.data::<Arc<Scope>>()
+    }
+    fn loaders(&self) -> async_graphql::Result<&Loaders> {
+        self.data::<Loaders>()
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct Health {
+    pub status: &'static str,
+    pub version: &'static str,
+}
+
+#[derive(Default)]
+pub struct HealthQuery;
+
+#[Object]
+impl HealthQuery {
+    /// Answers without a token: whether the server is up, and its version.
+    async fn health(&self) -> Health {
+        Health {
+            status: "ok",
+            version: env!("CARGO_PKG_VERSION"),
+        }
+    }
+}
+
+/// Refuses documents with more aliased fields than the limit: aliases multiply the work of one
+/// field without adding depth or (much) complexity.
+struct AliasLimit(usize);
+
+impl ExtensionFactory for AliasLimit {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(AliasLimitExtension(self.0))
+    }
+}
+
+struct AliasLimitExtension(usize);
+
+#[async_graphql::async_trait::async_trait]
+impl Extension for AliasLimitExtension {
+    async fn parse_query(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        query: &str,
+        variables: &Variables,
+        next: NextParseQuery<'_>,
+    ) -> ServerResult<ExecutableDocument> {
+        let doc = next.run(ctx, query, variables).await?;
+        let mut count = 0;
+        for (_, op) in doc.operations.iter() {
+            count += aliases(&op.node.selection_set.node);
+        }
+        for fragment in doc.fragments.values() {
+            count += aliases(&fragment.node.selection_set.node);
+        }
+        if count > self.0 {
+            return Err(ServerError::new(
+                format!(
+                    "the query has {count} aliases; at most {} are allowed",
+                    self.0
+                ),
+                None,
+            ));
+        }
+        Ok(doc)
+    }
+}
+
+fn aliases(set: &SelectionSet) -> usize {
+    set.items
+        .iter()
+        .map(|item| match &item.node {
+            Selection::Field(f) => {
+                usize::from(f.node.alias.is_some()) + aliases(&f.node.selection_set.node)
+            }
+            Selection::InlineFragment(f) => aliases(&f.node.selection_set.node),
+            Selection::FragmentSpread(_) => 0,
+        })
+        .sum()
+}

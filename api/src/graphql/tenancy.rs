@@ -1,0 +1,234 @@
+//! Tenancy in GraphQL: the caller, tenants, members and invitations.
+use async_graphql::{Context, Object, Result, SimpleObject};
+use chrono::{DateTime, FixedOffset};
+use entity::sea_orm_active_enums::{MemberRole, SeatType, TenantKind};
+use entity::{invitations, tenant_members, tenants, users};
+use service::tenancy::{self, CreateTenantInput, InviteMemberInput, MemberFilter, MemberOrderBy};
+use uuid::Uuid;
+
+use super::connection::{connection, page_args, Conn};
+use super::CtxExt;
+
+pub struct User(pub users::Model);
+
+/// A person. You see yourself and the members of the tenant you are in.
+#[Object]
+impl User {
+    async fn id(&self) -> Uuid {
+        self.0.id
+    }
+    async fn email(&self) -> &str {
+        &self.0.email
+    }
+    async fn name(&self) -> Option<&str> {
+        self.0.name.as_deref()
+    }
+    async fn github_id(&self) -> Option<&str> {
+        self.0.github_id.as_deref()
+    }
+    async fn avatar_url(&self) -> Option<&str> {
+        self.0.avatar_url.as_deref()
+    }
+    async fn must_reset_password(&self) -> bool {
+        self.0.must_reset_password
+    }
+    async fn created_at(&self) -> DateTime<FixedOffset> {
+        self.0.created_at
+    }
+}
+
+pub struct Tenant(pub tenants::Model);
+
+/// An organisation or a person's own workspace: every row of Atlas belongs to one.
+#[Object]
+impl Tenant {
+    async fn id(&self) -> Uuid {
+        self.0.id
+    }
+    async fn slug(&self) -> &str {
+        &self.0.slug
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    async fn kind(&self) -> TenantKind {
+        self.0.kind
+    }
+    async fn seat_plan(&self) -> SeatType {
+        self.0.seat_plan
+    }
+    async fn created_at(&self) -> DateTime<FixedOffset> {
+        self.0.created_at
+    }
+    async fn updated_at(&self) -> DateTime<FixedOffset> {
+        self.0.updated_at
+    }
+}
+
+pub struct Member(pub tenant_members::Model);
+
+/// A user's membership of the tenant, with their role and seat.
+#[Object]
+impl Member {
+    async fn id(&self) -> Uuid {
+        self.0.id
+    }
+    async fn user_id(&self) -> Uuid {
+        self.0.user_id
+    }
+    async fn user(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        Ok(ctx
+            .loaders()?
+            .one::<users::Entity>(self.0.user_id)
+            .await?
+            .map(User))
+    }
+    async fn role(&self) -> MemberRole {
+        self.0.role
+    }
+    async fn seat_type(&self) -> SeatType {
+        self.0.seat_type
+    }
+    async fn created_at(&self) -> DateTime<FixedOffset> {
+        self.0.created_at
+    }
+}
+
+pub struct Invitation(pub invitations::Model);
+
+/// An invitation to join the tenant. The token is shown once, when the invitation is made.
+#[Object]
+impl Invitation {
+    async fn id(&self) -> Uuid {
+        self.0.id
+    }
+    async fn email(&self) -> &str {
+        &self.0.email
+    }
+    async fn role(&self) -> MemberRole {
+        self.0.role
+    }
+    async fn expires_at(&self) -> DateTime<FixedOffset> {
+        self.0.expires_at
+    }
+    async fn accepted_at(&self) -> Option<DateTime<FixedOffset>> {
+        self.0.accepted_at
+    }
+    async fn invited_by(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        Ok(ctx
+            .loaders()?
+            .one::<users::Entity>(self.0.invited_by)
+            .await?
+            .map(User))
+    }
+    async fn created_at(&self) -> DateTime<FixedOffset> {
+        self.0.created_at
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct TenantMembership {
+    pub tenant: Tenant,
+    pub role: MemberRole,
+}
+
+#[derive(SimpleObject)]
+pub struct InviteMemberPayload {
+    pub invitation: Invitation,
+    /// Send this to the invitee: it is not stored and cannot be shown again.
+    pub token: String,
+}
+
+#[derive(Default)]
+pub struct TenancyQuery;
+
+#[Object]
+impl TenancyQuery {
+    /// The signed-in user.
+    async fn me(&self, ctx: &Context<'_>) -> Result<User> {
+        Ok(User(tenancy::me(ctx.scope()?).await?))
+    }
+
+    /// The tenant chosen by `X-Tenant-Id` (or the token's `tenant_id` claim).
+    async fn tenant(&self, ctx: &Context<'_>) -> Result<Tenant> {
+        Ok(Tenant(tenancy::current_tenant(ctx.scope()?).await?))
+    }
+
+    /// Every tenant you belong to, with your role there.
+    async fn my_tenants(&self, ctx: &Context<'_>) -> Result<Vec<TenantMembership>> {
+        let rows = tenancy::my_tenants(ctx.scope()?).await?;
+        Ok(rows
+            .into_iter()
+            .map(|(t, role)| TenantMembership {
+                tenant: Tenant(t),
+                role,
+            })
+            .collect())
+    }
+
+    /// The members of the tenant.
+    #[allow(clippy::too_many_arguments)]
+    #[graphql(complexity = "super::page_cost(first, last, child_complexity)")]
+    async fn members(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        filter: Option<MemberFilter>,
+        #[graphql(default)] order_by: Vec<MemberOrderBy>,
+    ) -> Result<Conn<Member>> {
+        let args = page_args(ctx, first, after, last, before);
+        let page = tenancy::members(ctx.scope()?, filter, order_by, &args).await?;
+        Ok(connection(page, Member))
+    }
+}
+
+#[derive(Default)]
+pub struct TenancyMutation;
+
+#[Object]
+impl TenancyMutation {
+    /// Create a tenant; you become its owner. Choose it with `X-Tenant-Id` afterwards.
+    async fn create_tenant(&self, ctx: &Context<'_>, input: CreateTenantInput) -> Result<Tenant> {
+        Ok(Tenant(tenancy::create_tenant(ctx.scope()?, input).await?))
+    }
+
+    /// Invite someone by email (admins and owners).
+    async fn invite_member(
+        &self,
+        ctx: &Context<'_>,
+        input: InviteMemberInput,
+    ) -> Result<InviteMemberPayload> {
+        let (invitation, token) = tenancy::invite_member(ctx.scope()?, input).await?;
+        Ok(InviteMemberPayload {
+            invitation: Invitation(invitation),
+            token,
+        })
+    }
+
+    /// Join the tenant an invitation token is for; the invitation must be to your email.
+    async fn accept_invitation(&self, ctx: &Context<'_>, token: String) -> Result<Member> {
+        Ok(Member(
+            tenancy::accept_invitation(ctx.scope()?, &token).await?,
+        ))
+    }
+
+    /// Change a member's role (admins and owners; never above your own role).
+    async fn update_member_role(
+        &self,
+        ctx: &Context<'_>,
+        id: Uuid,
+        role: MemberRole,
+    ) -> Result<Member> {
+        Ok(Member(
+            tenancy::update_member_role(ctx.scope()?, id, role).await?,
+        ))
+    }
+
+    /// Remove a member (admins and owners), or leave the tenant (your own membership).
+    async fn remove_member(&self, ctx: &Context<'_>, id: Uuid) -> Result<Member> {
+        Ok(Member(tenancy::remove_member(ctx.scope()?, id).await?))
+    }
+}

@@ -1,0 +1,8 @@
+//! Atlas's HTTP and GraphQL layer, and the `atlas` binary's commands.
+pub mod auth;
+pub mod config;
+pub mod events;
+pub mod graphiql;
+pub mod graphql;
+pub mod metrics;
+pub mod server;

@@ -1,0 +1,392 @@
+//! HTTP: `/graphql` (POST and GET execute, GET from a browser shows GraphiQL, a WebSocket upgrade
+//! runs subscriptions over `graphql-transport-ws` or legacy `graphql-ws`), health and metrics.
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+use async_graphql::http::MultipartOptions;
+use async_graphql::{Data, ErrorExtensionValues, ServerError};
+use async_graphql_actix_web::GraphQLSubscription;
+use futures_util::StreamExt;
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection};
+use service::{Principal, Scope, ServiceError};
+use tracing::Instrument;
+use uuid::Uuid;
+
+use crate::auth::Keys;
+use crate::config::Config;
+use crate::events::EventHub;
+use crate::graphiql;
+use crate::graphql::{build_schema, loaders::Loaders, AtlasSchema};
+use crate::metrics::Metrics;
+
+pub struct AppState {
+    pub schema: AtlasSchema,
+    pub db: DatabaseConnection,
+    pub keys: Keys,
+    pub config: Arc<Config>,
+    pub metrics: Arc<Metrics>,
+}
+
+/// The app role's pool, counting every statement for `/metrics` (and the N+1 tests).
+pub async fn connect(config: &Config, metrics: Arc<Metrics>) -> Result<DatabaseConnection, String> {
+    let mut opt = ConnectOptions::new(config.database_url.clone());
+    opt.max_connections(config.db_pool_size)
+        .min_connections(1)
+        .connect_timeout(Duration::from_secs(5))
+        .acquire_timeout(Duration::from_secs(10))
+        .sqlx_logging(false);
+    let mut db = Database::connect(opt)
+        .await
+        .map_err(|e| format!("cannot connect to DATABASE_URL: {e}"))?;
+    db.set_metric_callback(move |info| {
+        metrics.db_statements.fetch_add(1, Relaxed);
+        metrics
+            .db_statement_micros
+            .fetch_add(info.elapsed.as_micros() as u64, Relaxed);
+        if info.failed {
+            metrics.db_statement_failures.fetch_add(1, Relaxed);
+        }
+    });
+    Ok(db)
+}
+
+pub async fn state(config: Config) -> Result<AppState, String> {
+    let metrics = Arc::new(Metrics::default());
+    let db = connect(&config, metrics.clone()).await?;
+    let events = EventHub::spawn(config.database_url.clone(), metrics.clone());
+    Ok(AppState {
+        schema: build_schema(&config, Some(events)),
+        db,
+        keys: Keys::new(&config.jwt_secret),
+        config: Arc::new(config),
+        metrics,
+    })
+}
+
+pub fn run(
+    state: AppState,
+    listener: std::net::TcpListener,
+) -> std::io::Result<actix_web::dev::Server> {
+    let workers = state.config.workers.max(1);
+    let state = web::Data::new(state);
+    Ok(HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .route("/graphql", web::post().to(graphql_post))
+            .route("/graphql", web::get().to(graphql_get))
+            .route("/graphiql/{file}", web::get().to(graphiql::asset))
+            .route("/health", web::get().to(health))
+            .route("/health/db", web::get().to(health_db))
+            .route("/metrics", web::get().to(metrics))
+    })
+    .workers(workers)
+    .listen(listener)?
+    .run())
+}
+
+async fn health() -> HttpResponse {
+    HttpResponse::Ok().json(serde_json::json!({ "status": "ok" }))
+}
+
+async fn health_db(state: web::Data<AppState>) -> HttpResponse {
+    match state.db.execute_unprepared("SELECT 1").await {
+        Ok(_) => HttpResponse::Ok().json(serde_json::json!({ "status": "ok" })),
+        Err(e) => {
+            tracing::error!(error = %e, "database health check failed");
+            HttpResponse::ServiceUnavailable().json(serde_json::json!({ "status": "unavailable" }))
+        }
+    }
+}
+
+async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .body(state.metrics.render())
+}
+
+fn header_str<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a str> {
+    req.headers().get(name).and_then(|v| v.to_str().ok())
+}
+
+fn principal(state: &AppState, req: &HttpRequest) -> Result<Principal, ServiceError> {
+    state.keys.principal(
+        header_str(req, "authorization"),
+        header_str(req, "x-tenant-id"),
+    )
+}
+
+/// Clients that accept `application/graphql-response+json` get it (with 4xx for request errors);
+/// others get `application/json` with 200, as the GraphQL-over-HTTP spec asks.
+fn wants_graphql_response(req: &HttpRequest) -> bool {
+    header_str(req, "accept").is_some_and(|a| a.contains("application/graphql-response+json"))
+}
+
+fn error_body(errors: Vec<ServerError>) -> serde_json::Value {
+    serde_json::json!({ "errors": errors })
+}
+
+fn coded(message: impl Into<String>, code: &str) -> ServerError {
+    let mut e = ServerError::new(message, None);
+    let mut ext = ErrorExtensionValues::default();
+    ext.set("code", code);
+    e.extensions = Some(ext);
+    e
+}
+
+fn service_error(err: &ServiceError) -> ServerError {
+    coded(err.message(), err.code())
+}
+
+/// A response for a request that never reached execution.
+fn reject(req: &HttpRequest, status: StatusCode, errors: Vec<ServerError>) -> HttpResponse {
+    let content_type = if wants_graphql_response(req) {
+        "application/graphql-response+json"
+    } else {
+        "application/json"
+    };
+    HttpResponse::build(status)
+        .content_type(content_type)
+        .json(error_body(errors))
+}
+
+async fn graphql_post(
+    req: HttpRequest,
+    mut payload: web::Payload,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    Metrics::inc(&state.metrics.http_requests);
+    let limit = state.config.max_body_bytes;
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        match chunk {
+            Ok(bytes) if body.len() + bytes.len() <= limit => body.extend_from_slice(&bytes),
+            Ok(_) => {
+                let msg =
+                    format!("the request body is larger than {limit} bytes (ATLAS_MAX_BODY_BYTES)");
+                return reject(
+                    &req,
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    vec![coded(msg, "BAD_USER_INPUT")],
+                );
+            }
+            Err(e) => {
+                return reject(
+                    &req,
+                    StatusCode::BAD_REQUEST,
+                    vec![coded(
+                        format!("could not read the body: {e}"),
+                        "BAD_USER_INPUT",
+                    )],
+                )
+            }
+        }
+    }
+    let content_type = header_str(&req, "content-type").map(str::to_string);
+    match async_graphql::http::receive_body(
+        content_type,
+        body.as_ref(),
+        MultipartOptions::default(),
+    )
+    .await
+    {
+        Ok(request) => execute(&req, &state, request).await,
+        Err(e) => reject(
+            &req,
+            StatusCode::BAD_REQUEST,
+            vec![coded(
+                format!("the request is not valid GraphQL over HTTP: {e}"),
+                "BAD_USER_INPUT",
+            )],
+        ),
+    }
+}
+
+async fn graphql_get(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    let upgrade = req
+        .headers()
+        .get(header::UPGRADE)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"websocket"));
+    if upgrade {
+        return websocket(req, payload, state).await;
+    }
+    Metrics::inc(&state.metrics.http_requests);
+    let browser = header_str(&req, "accept").is_some_and(|a| a.contains("text/html"));
+    if browser && !req.query_string().contains("query=") {
+        return if state.config.graphiql {
+            graphiql::page()
+        } else {
+            reject(
+                &req,
+                StatusCode::NOT_FOUND,
+                vec![coded(
+                    "GraphiQL is switched off (ATLAS_GRAPHIQL)",
+                    "NOT_FOUND",
+                )],
+            )
+        };
+    }
+    let request = match async_graphql::http::parse_query_string(req.query_string()) {
+        Ok(r) => r,
+        Err(e) => {
+            return reject(
+                &req,
+                StatusCode::BAD_REQUEST,
+                vec![coded(
+                    format!("the query string is not a GraphQL request: {e}"),
+                    "BAD_USER_INPUT",
+                )],
+            )
+        }
+    };
+    // GET may only read: a mutation over GET could be triggered by a link.
+    if let Ok(doc) = async_graphql::parser::parse_query(&request.query) {
+        let mutation = doc.operations.iter().any(|(name, op)| {
+            op.node.ty == async_graphql::parser::types::OperationType::Mutation
+                && (request.operation_name.is_none()
+                    || name.map(|n| n.as_str()) == request.operation_name.as_deref())
+        });
+        if mutation {
+            return HttpResponse::MethodNotAllowed()
+                .insert_header((header::ALLOW, "POST"))
+                .json(error_body(vec![coded(
+                    "mutations must be sent with POST",
+                    "BAD_USER_INPUT",
+                )]));
+        }
+    }
+    execute(&req, &state, request).await
+}
+
+async fn execute(
+    req: &HttpRequest,
+    state: &AppState,
+    request: async_graphql::Request,
+) -> HttpResponse {
+    Metrics::inc(&state.metrics.graphql_requests);
+    let principal = match principal(state, req) {
+        Ok(p) => p,
+        Err(e) => return reject(req, StatusCode::UNAUTHORIZED, vec![service_error(&e)]),
+    };
+    let request_id = Uuid::now_v7();
+    let scope = Arc::new(Scope::new(state.db.clone(), principal));
+    let loaders = Loaders::new(scope.clone(), true);
+    let span = tracing::info_span!("graphql", %request_id);
+    let mut response = state
+        .schema
+        .execute(request.data(scope.clone()).data(loaders))
+        .instrument(span)
+        .await;
+    // One transaction per request: commit what succeeded, roll back a request with any error.
+    let ok = response.errors.is_empty();
+    if let Err(e) = scope.finish(ok).await {
+        tracing::error!(%request_id, error = ?e, "could not end the request's transaction");
+        if ok {
+            response =
+                async_graphql::Response::from_errors(vec![coded("internal error", "INTERNAL")]);
+        }
+    }
+    for error in &mut response.errors {
+        let ext = error
+            .extensions
+            .get_or_insert_with(ErrorExtensionValues::default);
+        match ext.get("code") {
+            // Parse, validation and limit errors come from async-graphql without a code.
+            None => ext.set("code", "BAD_USER_INPUT"),
+            Some(code) if *code == async_graphql::Value::from("INTERNAL") => {
+                error.message = format!("internal error (request id {request_id})");
+            }
+            Some(_) => {}
+        }
+    }
+    if !response.errors.is_empty() {
+        Metrics::inc(&state.metrics.graphql_errors);
+    }
+    let graphql_response = wants_graphql_response(req);
+    let status = if graphql_response
+        && response.data == async_graphql::Value::Null
+        && !response.errors.is_empty()
+    {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    let content_type = if graphql_response {
+        "application/graphql-response+json"
+    } else {
+        "application/json"
+    };
+    match serde_json::to_vec(&response) {
+        Ok(body) => HttpResponse::build(status)
+            .content_type(content_type)
+            .body(body),
+        Err(e) => {
+            tracing::error!(%request_id, error = %e, "could not serialise a response");
+            reject(
+                req,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                vec![coded(
+                    format!("internal error (request id {request_id})"),
+                    "INTERNAL",
+                )],
+            )
+        }
+    }
+}
+
+/// Subscriptions. The token may come in the upgrade request's headers or, as browsers must send
+/// it, in `connection_init`: `{"Authorization": "Bearer …", "X-Tenant-Id": "…"}` (or
+/// `{"token": "…", "tenantId": "…"}`). A bad or expired token refuses the connection.
+async fn websocket(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    Metrics::inc(&state.metrics.ws_connections);
+    let from_headers = match principal(&state, &req) {
+        Ok(p) => p,
+        Err(e) => return reject(&req, StatusCode::UNAUTHORIZED, vec![service_error(&e)]),
+    };
+    let keys = state.keys.clone();
+    let db = state.db.clone();
+    let result = GraphQLSubscription::new(state.schema.clone())
+        .on_connection_init(move |params| async move {
+            let get = |names: &[&str]| {
+                names
+                    .iter()
+                    .find_map(|n| params.get(*n).and_then(|v| v.as_str()).map(str::to_string))
+            };
+            let auth = get(&["Authorization", "authorization"])
+                .or_else(|| get(&["token", "accessToken"]).map(|t| format!("Bearer {t}")));
+            let tenant = get(&["X-Tenant-Id", "x-tenant-id", "tenantId", "tenant_id"]);
+            let principal = match auth {
+                Some(auth) => keys
+                    .principal(Some(&auth), tenant.as_deref())
+                    .map_err(async_graphql::Error::from)?,
+                None => from_headers,
+            };
+            let scope = Arc::new(Scope::new(db, principal));
+            let mut data = Data::default();
+            data.insert(Loaders::new(scope.clone(), false));
+            data.insert(scope);
+            Ok(data)
+        })
+        .start(&req, payload);
+    match result {
+        Ok(response) => response,
+        Err(e) => reject(
+            &req,
+            StatusCode::BAD_REQUEST,
+            vec![coded(
+                format!("could not start the WebSocket: {e}"),
+                "BAD_USER_INPUT",
+            )],
+        ),
+    }
+}

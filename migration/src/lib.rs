@@ -1,0 +1,58 @@
+//! Schema migrations, run as the owner (`DIRECT_URL`). Each domain's tables live in one SQL file
+//! pair under `sql/`: row-level security, triggers and grants read best as plain SQL.
+use sea_orm_migration::async_trait::async_trait;
+pub use sea_orm_migration::prelude::*;
+
+/// A migration whose up and down are SQL files; `name` is the migration's stable id.
+struct SqlMigration {
+    name: &'static str,
+    up: &'static str,
+    down: &'static str,
+}
+
+impl MigrationName for SqlMigration {
+    fn name(&self) -> &str {
+        self.name
+    }
+}
+
+#[async_trait]
+impl MigrationTrait for SqlMigration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .get_connection()
+            .execute_unprepared(self.up)
+            .await
+            .map(|_| ())
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .get_connection()
+            .execute_unprepared(self.down)
+            .await
+            .map(|_| ())
+    }
+}
+
+macro_rules! sql_migration {
+    ($name:literal, $file:literal) => {
+        Box::new(SqlMigration {
+            name: $name,
+            up: include_str!(concat!("sql/", $file, ".up.sql")),
+            down: include_str!(concat!("sql/", $file, ".down.sql")),
+        }) as Box<dyn MigrationTrait>
+    };
+}
+
+pub struct Migrator;
+
+#[async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            sql_migration!("m20261123_000001_tenancy", "tenancy"),
+            sql_migration!("m20261123_000002_work", "work"),
+        ]
+    }
+}

@@ -1,0 +1,238 @@
+//! The one error type of the service layer. Each variant is a kind of failure a client can act on,
+//! and `code()` is the `extensions.code` the API sends for it.
+use sea_orm::{sqlx, DbErr, RuntimeErr};
+
+pub type Result<T, E = ServiceError> = std::result::Result<T, E>;
+
+/// Deliberately not `Display`: that keeps async-graphql's blanket `From<impl Display>` away, so
+/// `?` in a resolver goes through the conversion below and keeps `extensions.code`.
+#[derive(Debug)]
+pub enum ServiceError {
+    /// No credentials, or credentials we cannot verify: the client must (re)authenticate.
+    Unauthenticated(String),
+    /// The caller is known but may not do this here: another role or tenant is needed.
+    Forbidden(String),
+    /// The row does not exist *in the caller's tenant*; another tenant's row is reported the same
+    /// way, so ids cannot be probed across tenants.
+    NotFound { entity: &'static str, id: String },
+    /// The input is wrong in a way the client can fix; `field` names the argument when known.
+    BadInput {
+        field: Option<String>,
+        message: String,
+    },
+    /// The input clashes with existing data (a unique key, a state that forbids the change).
+    Conflict {
+        field: Option<String>,
+        message: String,
+    },
+    /// Anything else: logged with the request id, sent to the client as a bare "internal error".
+    Internal(String),
+}
+
+impl ServiceError {
+    /// What the client is told.
+    pub fn message(&self) -> String {
+        match self {
+            Self::Unauthenticated(m) | Self::Forbidden(m) => m.clone(),
+            Self::NotFound { entity, id } => format!("{entity} {id} was not found"),
+            Self::BadInput { message, .. } | Self::Conflict { message, .. } => message.clone(),
+            Self::Internal(_) => "internal error".into(),
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Unauthenticated(_) => "UNAUTHENTICATED",
+            Self::Forbidden(_) => "FORBIDDEN",
+            Self::NotFound { .. } => "NOT_FOUND",
+            Self::BadInput { .. } => "BAD_USER_INPUT",
+            Self::Conflict { .. } => "CONFLICT",
+            Self::Internal(_) => "INTERNAL",
+        }
+    }
+
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            Self::BadInput { field, .. } | Self::Conflict { field, .. } => field.as_deref(),
+            _ => None,
+        }
+    }
+
+    pub fn bad_input(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::BadInput {
+            field: Some(field.into()),
+            message: message.into(),
+        }
+    }
+
+    pub fn not_found(entity: &'static str, id: impl ToString) -> Self {
+        Self::NotFound {
+            entity,
+            id: id.to_string(),
+        }
+    }
+
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::Internal(message.into())
+    }
+}
+
+/// Named constraints a client can trip, with the field and the message that tell how to fix it.
+/// Constraints not listed still map by kind (unique → CONFLICT, foreign key and check → BAD_USER_INPUT).
+const CONSTRAINTS: &[(&str, &str, &str)] = &[
+    (
+        "tenants_slug_key",
+        "slug",
+        "a tenant with this slug already exists",
+    ),
+    (
+        "tenants_slug_format",
+        "slug",
+        "slug must be 2-63 characters of a-z, 0-9 and '-', starting with a letter or digit",
+    ),
+    (
+        "tenants_name_length",
+        "name",
+        "name must be 1-200 characters",
+    ),
+    (
+        "users_email_key",
+        "email",
+        "a user with this email already exists",
+    ),
+    (
+        "users_github_id_key",
+        "githubId",
+        "a user with this GitHub id already exists",
+    ),
+    (
+        "tenant_members_tenant_user_key",
+        "userId",
+        "this user is already a member of the tenant",
+    ),
+    (
+        "invitations_role_not_pending",
+        "role",
+        "an invitation cannot grant the pending role",
+    ),
+    (
+        "projects_tenant_name_key",
+        "name",
+        "a project with this name already exists in the tenant",
+    ),
+    (
+        "projects_name_length",
+        "name",
+        "name must be 1-200 characters",
+    ),
+    (
+        "tasks_title_length",
+        "title",
+        "title must be 1-500 characters",
+    ),
+    (
+        "tasks_project_fkey",
+        "projectId",
+        "no such project in this tenant",
+    ),
+    (
+        "tasks_parent_fkey",
+        "parentId",
+        "no such parent task in this tenant",
+    ),
+    (
+        "tasks_not_own_parent",
+        "parentId",
+        "a task cannot be its own parent",
+    ),
+];
+
+impl From<DbErr> for ServiceError {
+    fn from(err: DbErr) -> Self {
+        if let DbErr::Query(RuntimeErr::SqlxError(e)) | DbErr::Exec(RuntimeErr::SqlxError(e)) = &err
+        {
+            if let Some(mapped) = from_sqlx(e) {
+                return mapped;
+            }
+        }
+        if let DbErr::RecordNotFound(what) = &err {
+            return Self::NotFound {
+                entity: "record",
+                id: what.clone(),
+            };
+        }
+        Self::Internal(err.to_string())
+    }
+}
+
+impl From<sqlx::Error> for ServiceError {
+    fn from(err: sqlx::Error) -> Self {
+        from_sqlx(&err).unwrap_or_else(|| Self::Internal(err.to_string()))
+    }
+}
+
+fn from_sqlx(err: &sqlx::Error) -> Option<ServiceError> {
+    let db = err.as_database_error()?;
+    let code = db.code()?;
+    let constraint = db.constraint();
+    let known = constraint.and_then(|c| CONSTRAINTS.iter().find(|(name, _, _)| *name == c));
+    let field = known.map(|(_, f, _)| f.to_string());
+    let message = |fallback: &str| {
+        known
+            .map(|(_, _, m)| m.to_string())
+            .unwrap_or_else(|| fallback.to_string())
+    };
+    Some(match code.as_ref() {
+        "23505" => ServiceError::Conflict {
+            field,
+            message: message("this value is already taken"),
+        },
+        "23503" => ServiceError::BadInput {
+            field,
+            message: message("a referenced row does not exist in this tenant"),
+        },
+        "23514" | "23502" => ServiceError::BadInput {
+            field,
+            message: message(db.message()),
+        },
+        "22P02" | "22001" | "22003" | "22007" | "22008" => ServiceError::BadInput {
+            field: None,
+            message: db.message().to_string(),
+        },
+        // Row-level security refused the write: the row belongs to another tenant.
+        "42501" => ServiceError::Forbidden("not allowed in this tenant".into()),
+        _ => return None,
+    })
+}
+
+/// Map "no row" to NOT_FOUND for a named entity, so call sites read `find(..).await?.found("task", id)?`.
+pub trait OptionExt<T> {
+    fn found(self, entity: &'static str, id: impl ToString) -> Result<T>;
+}
+
+impl<T> OptionExt<T> for Option<T> {
+    fn found(self, entity: &'static str, id: impl ToString) -> Result<T> {
+        self.ok_or_else(|| ServiceError::not_found(entity, id))
+    }
+}
+
+/// GraphQL errors carry `extensions.code` (and `field` where known). Internal details are logged
+/// here and replaced by a bare message; the API adds the request id.
+impl From<ServiceError> for async_graphql::Error {
+    fn from(err: ServiceError) -> Self {
+        if let ServiceError::Internal(detail) = &err {
+            tracing::error!(error = %detail, "internal error");
+        }
+        let code = err.code();
+        let field = err.field().map(str::to_string);
+        async_graphql::ErrorExtensions::extend_with(
+            async_graphql::Error::new(err.message()),
+            |_, ext| {
+                ext.set("code", code);
+                if let Some(field) = field {
+                    ext.set("field", field);
+                }
+            },
+        )
+    }
+}

@@ -1,0 +1,56 @@
+//! Change events. A write calls `notify` inside its transaction; PostgreSQL delivers the
+//! notification only on commit, so subscribers never hear of a change that was rolled back.
+use sea_orm::{ConnectionTrait, DbBackend, Statement};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::error::Result;
+use crate::scope::Scope;
+
+/// The one channel every server process LISTENs on.
+pub const CHANNEL: &str = "atlas_events";
+
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq, async_graphql::Enum)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeOp {
+    Created,
+    Updated,
+    Deleted,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Event {
+    pub tenant_id: Uuid,
+    /// Table name of the changed row, e.g. `tasks`.
+    pub entity: String,
+    pub id: Uuid,
+    pub op: ChangeOp,
+    /// The parent the row hangs under (a task's project), for filtered subscriptions.
+    pub parent_id: Option<Uuid>,
+}
+
+pub async fn notify(
+    scope: &Scope,
+    entity: &str,
+    id: Uuid,
+    op: ChangeOp,
+    parent_id: Option<Uuid>,
+) -> Result<()> {
+    let event = Event {
+        tenant_id: scope.tenant_id()?,
+        entity: entity.to_string(),
+        id,
+        op,
+        parent_id,
+    };
+    let payload =
+        serde_json::to_string(&event).map_err(|e| crate::ServiceError::internal(e.to_string()))?;
+    let tx = scope.tx().await?;
+    tx.execute_raw(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "SELECT pg_notify($1, $2)",
+        [CHANNEL.into(), payload.into()],
+    ))
+    .await?;
+    Ok(())
+}

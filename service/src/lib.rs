@@ -1,0 +1,14 @@
+//! Tenant-scoped domain logic: the only crate that builds queries. Every function takes a
+//! `Scope`; tenant tables are reached only through `query`, which adds the tenant filter.
+pub mod error;
+pub mod events;
+pub mod filter;
+pub mod pagination;
+pub mod query;
+pub mod scope;
+pub mod tenancy;
+pub mod work;
+
+pub use error::{Result, ServiceError};
+pub use pagination::{Page, PageArgs};
+pub use scope::{Principal, Scope};

@@ -1,0 +1,183 @@
+//! The one way service code reaches a tenant table: every select, update and delete built here
+//! carries `tenant_id = scope.tenant`, so no call site writes (or forgets) that filter.
+//! Row-level security enforces the same rule again inside PostgreSQL.
+use std::str::FromStr;
+
+use sea_orm::{
+    sea_query::IntoCondition, ActiveModelBehavior, ActiveModelTrait, ColumnTrait, Condition,
+    EntityTrait, IntoActiveModel, Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    Select, Value,
+};
+use uuid::Uuid;
+
+use crate::error::{Result, ServiceError};
+use crate::pagination::{Page, PageArgs};
+use crate::scope::Scope;
+
+/// A column of `E` by its database name; tenant tables all have `tenant_id` and `id`.
+pub fn column<E: EntityTrait>(name: &str) -> Result<E::Column> {
+    E::Column::from_str(name).map_err(|_| {
+        ServiceError::internal(format!(
+            "table {} has no column {name}",
+            E::default().table_name()
+        ))
+    })
+}
+
+/// `SELECT … FROM e WHERE tenant_id = scope.tenant`: the start of every tenant-table query.
+pub fn scoped<E: EntityTrait>(scope: &Scope) -> Result<Select<E>> {
+    scoped_to::<E>(scope.tenant_id()?)
+}
+
+/// The same for an explicit tenant: only for a user joining or creating that tenant.
+pub(crate) fn scoped_to<E: EntityTrait>(tenant: Uuid) -> Result<Select<E>> {
+    Ok(E::find().filter(column::<E>("tenant_id")?.eq(tenant)))
+}
+
+/// One row by id, in the caller's tenant; NOT_FOUND otherwise.
+pub async fn get<E: EntityTrait>(
+    scope: &Scope,
+    entity: &'static str,
+    id: Uuid,
+) -> Result<E::Model> {
+    let select = scoped::<E>(scope)?.filter(column::<E>("id")?.eq(id));
+    let tx = scope.tx().await?;
+    select
+        .one(&*tx)
+        .await?
+        .ok_or_else(|| ServiceError::not_found(entity, id))
+}
+
+/// Rows whose `key` column is one of `values` (ids for the by-id loader, foreign keys for the
+/// by-key loader), in the caller's tenant: one statement for a whole batch.
+/// Global tables (`users`, `tenants`) have no tenant column: row-level security alone decides
+/// which of their rows the caller sees (themselves, fellow members, their own tenants).
+pub async fn by_column<E: EntityTrait>(
+    scope: &Scope,
+    key: &str,
+    values: &[Uuid],
+) -> Result<Vec<E::Model>> {
+    let base = if column::<E>("tenant_id").is_ok() {
+        scoped::<E>(scope)?
+    } else {
+        E::find()
+    };
+    let mut select = base.filter(column::<E>(key)?.is_in(values.iter().copied()));
+    if let Ok(created) = column::<E>("created_at") {
+        // Children come back in a stable, natural order (oldest first), ties broken by id.
+        select = select.order_by_asc(created);
+    }
+    select = select.order_by_asc(column::<E>("id")?);
+    let tx = scope.tx().await?;
+    Ok(select.all(&*tx).await?)
+}
+
+/// Insert a row into the caller's tenant with a fresh UUID v7 id.
+pub async fn insert<A>(scope: &Scope, mut model: A) -> Result<<A::Entity as EntityTrait>::Model>
+where
+    A: ActiveModelTrait + ActiveModelBehavior + Send,
+    <A::Entity as EntityTrait>::Model: IntoActiveModel<A>,
+{
+    model.set(column::<A::Entity>("tenant_id")?, scope.tenant_id()?.into());
+    model.set(column::<A::Entity>("id")?, Uuid::now_v7().into());
+    let tx = scope.tx().await?;
+    Ok(model.insert(&*tx).await?)
+}
+
+/// Update the row `id` of the caller's tenant with the fields set in `model`; NOT_FOUND if absent.
+pub async fn update<A>(
+    scope: &Scope,
+    entity: &'static str,
+    id: Uuid,
+    mut model: A,
+) -> Result<<A::Entity as EntityTrait>::Model>
+where
+    A: ActiveModelTrait + ActiveModelBehavior + Send,
+    <A::Entity as EntityTrait>::Model: IntoActiveModel<A>,
+{
+    let tenant = scope.tenant_id()?;
+    if !model.is_changed() {
+        return get::<A::Entity>(scope, entity, id).await;
+    }
+    // The key is set as unchanged: it only addresses the row, and the tenant is always the caller's.
+    model.not_set(column::<A::Entity>("tenant_id")?);
+    model.not_set(column::<A::Entity>("id")?);
+    let select = A::Entity::update_many()
+        .set(model)
+        .filter(column::<A::Entity>("tenant_id")?.eq(tenant))
+        .filter(column::<A::Entity>("id")?.eq(id));
+    let tx = scope.tx().await?;
+    let mut rows = select.exec_with_returning(&*tx).await?;
+    rows.pop()
+        .ok_or_else(|| ServiceError::not_found(entity, id))
+}
+
+/// Delete the row `id` of the caller's tenant and return it; NOT_FOUND if absent.
+pub async fn delete<E: EntityTrait>(
+    scope: &Scope,
+    entity: &'static str,
+    id: Uuid,
+) -> Result<E::Model> {
+    let stmt = E::delete_many()
+        .filter(column::<E>("tenant_id")?.eq(scope.tenant_id()?))
+        .filter(column::<E>("id")?.eq(id));
+    let tx = scope.tx().await?;
+    let mut rows = stmt.exec_with_returning(&*tx).await?;
+    rows.pop()
+        .ok_or_else(|| ServiceError::not_found(entity, id))
+}
+
+/// One page of `select` (already scoped and filtered), ordered by `order` then id, plus the
+/// total count when the client asked for it.
+pub async fn page<E: EntityTrait>(
+    scope: &Scope,
+    select: Select<E>,
+    order: &[(E::Column, Order)],
+    args: &PageArgs,
+) -> Result<Page<E::Model>>
+where
+    E::Model: Sync,
+{
+    let window = args.window()?;
+    let mut ordered = select.clone();
+    for (col, dir) in order {
+        ordered = ordered.order_by(*col, dir.clone());
+    }
+    ordered = ordered.order_by(
+        column::<E>("id")?,
+        order.last().map(|(_, d)| d.clone()).unwrap_or(Order::Asc),
+    );
+    let tx = scope.tx().await?;
+    let total = if args.want_total || window.needs_total() {
+        Some(select.count(&*tx).await?)
+    } else {
+        None
+    };
+    let (offset, limit) = window.resolve(total);
+    // One row more than asked tells whether another page follows.
+    let mut rows = ordered.offset(offset).limit(limit + 1).all(&*tx).await?;
+    let has_more = rows.len() as u64 > limit;
+    rows.truncate(limit as usize);
+    Ok(Page::new(rows, offset, has_more, total))
+}
+
+/// Filters that turn into a condition on one column.
+pub trait ColumnFilter {
+    fn condition<C: ColumnTrait>(&self, col: C) -> Condition;
+}
+
+/// AND of the optional column filters of an input, skipping the absent ones.
+pub fn all_of(parts: impl IntoIterator<Item = Option<Condition>>) -> Condition {
+    parts
+        .into_iter()
+        .flatten()
+        .fold(Condition::all(), |acc, c| acc.add(c))
+}
+
+/// `col = value`, or `col IS NULL` for `None`: used by filters with an `isNull` option.
+pub fn eq_or_null<C: ColumnTrait>(col: C, value: Option<impl Into<Value>>) -> Condition {
+    match value {
+        Some(v) => col.eq(v).into_condition(),
+        None => col.is_null().into_condition(),
+    }
+}

@@ -1,0 +1,374 @@
+//! Tenancy: users, tenants, memberships and invitations.
+use async_graphql::InputObject;
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+use chrono::{Duration, Utc};
+use entity::sea_orm_active_enums::{MemberRole, SeatType, TenantKind};
+use entity::{invitations, tenant_members, tenants, users};
+use rand::RngCore;
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, Order, QueryFilter, QueryOrder, Set};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::error::{OptionExt, Result, ServiceError};
+use crate::filter::{on, DateTimeFilter, EnumFilter, SortDirection, UuidFilter};
+use crate::pagination::{Page, PageArgs};
+use crate::query::{self, all_of};
+use crate::scope::{rank, role_name, set_tenant_setting, Scope};
+
+const INVITATION_TTL_DAYS: i64 = 14;
+
+/// The caller's user row, created on first sight from the token's `email` claim (the identity
+/// provider owns sign-up; Atlas mirrors the user, as a Supabase `auth.users` trigger would).
+pub async fn me(scope: &Scope) -> Result<users::Model> {
+    let id = scope.user_id()?;
+    let tx = scope.tx().await?;
+    if let Some(user) = users::Entity::find_by_id(id).one(&*tx).await? {
+        return Ok(user);
+    }
+    let email = scope.principal().email.clone().ok_or_else(|| {
+        ServiceError::Unauthenticated(format!(
+            "user {id} is not known here and the token has no email claim"
+        ))
+    })?;
+    let user = users::ActiveModel {
+        id: Set(id),
+        email: Set(normalize_email(&email)?),
+        must_reset_password: Set(false),
+        ..Default::default()
+    };
+    Ok(user.insert(&*tx).await?)
+}
+
+/// Users by id, as far as the caller may see them (themselves and fellow members of the tenant).
+pub async fn users_by_ids(scope: &Scope, ids: &[Uuid]) -> Result<Vec<users::Model>> {
+    let tx = scope.tx().await?;
+    Ok(users::Entity::find()
+        .filter(users::Column::Id.is_in(ids.iter().copied()))
+        .all(&*tx)
+        .await?)
+}
+
+/// The tenant in scope.
+pub async fn current_tenant(scope: &Scope) -> Result<tenants::Model> {
+    let id = scope.tenant_id()?;
+    let tx = scope.tx().await?;
+    tenants::Entity::find_by_id(id)
+        .one(&*tx)
+        .await?
+        .found("tenant", id)
+}
+
+/// Every tenant the caller belongs to, with their role there (pending ones included, so a user
+/// can see what awaits approval).
+pub async fn my_tenants(scope: &Scope) -> Result<Vec<(tenants::Model, MemberRole)>> {
+    let user = scope.user_id()?;
+    let tx = scope.tx().await?;
+    let rows = tenant_members::Entity::find()
+        .filter(tenant_members::Column::UserId.eq(user))
+        .find_also_related(tenants::Entity)
+        .order_by_asc(tenant_members::Column::CreatedAt)
+        .all(&*tx)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(m, t)| t.map(|t| (t, m.role)))
+        .collect())
+}
+
+#[derive(InputObject, Clone, Debug, Default)]
+pub struct MemberFilter {
+    pub user_id: Option<UuidFilter>,
+    pub role: Option<EnumFilter<MemberRole>>,
+    pub created_at: Option<DateTimeFilter>,
+}
+
+#[derive(async_graphql::Enum, Copy, Clone, Debug, Eq, PartialEq)]
+pub enum MemberOrderField {
+    CreatedAt,
+    Role,
+}
+
+#[derive(InputObject, Clone, Debug)]
+pub struct MemberOrderBy {
+    pub field: MemberOrderField,
+    #[graphql(default)]
+    pub direction: SortDirection,
+}
+
+pub async fn members(
+    scope: &Scope,
+    filter: Option<MemberFilter>,
+    order_by: Vec<MemberOrderBy>,
+    args: &PageArgs,
+) -> Result<Page<tenant_members::Model>> {
+    use tenant_members::Column as C;
+    let f = filter.unwrap_or_default();
+    let select = query::scoped::<tenant_members::Entity>(scope)?.filter(all_of([
+        on(&f.user_id, C::UserId),
+        on(&f.role, C::Role),
+        on(&f.created_at, C::CreatedAt),
+    ]));
+    let order: Vec<(C, Order)> = order_by
+        .iter()
+        .map(|o| {
+            let col = match o.field {
+                MemberOrderField::CreatedAt => C::CreatedAt,
+                MemberOrderField::Role => C::Role,
+            };
+            (col, o.direction.into())
+        })
+        .collect();
+    let order = if order.is_empty() {
+        vec![(C::CreatedAt, Order::Asc)]
+    } else {
+        order
+    };
+    query::page(scope, select, &order, args).await
+}
+
+#[derive(InputObject, Clone, Debug)]
+pub struct CreateTenantInput {
+    /// URL-safe identifier, unique across Atlas: 2-63 characters of a-z, 0-9 and '-'.
+    pub slug: String,
+    pub name: String,
+    #[graphql(default_with = "TenantKind::Organization")]
+    pub kind: TenantKind,
+}
+
+/// Create a tenant with the caller as its owner. Any signed-in user may.
+pub async fn create_tenant(scope: &Scope, input: CreateTenantInput) -> Result<tenants::Model> {
+    let user = me(scope).await?;
+    let slug = input.slug.trim().to_lowercase();
+    let name = input.name.trim().to_string();
+    if name.is_empty() {
+        return Err(ServiceError::bad_input("name", "name must not be empty"));
+    }
+    let id = Uuid::now_v7();
+    let tx = scope.tx().await?;
+    // Row-level security admits the new rows only with the new tenant in scope.
+    set_tenant_setting(&tx, Some(id)).await?;
+    let tenant = tenants::ActiveModel {
+        id: Set(id),
+        slug: Set(slug),
+        name: Set(name),
+        kind: Set(input.kind),
+        seat_plan: Set(SeatType::FreeBeta),
+        ..Default::default()
+    }
+    .insert(&*tx)
+    .await?;
+    tenant_members::ActiveModel {
+        tenant_id: Set(id),
+        id: Set(Uuid::now_v7()),
+        user_id: Set(user.id),
+        role: Set(MemberRole::Owner),
+        seat_type: Set(SeatType::FreeBeta),
+        ..Default::default()
+    }
+    .insert(&*tx)
+    .await?;
+    set_tenant_setting(&tx, scope.principal().tenant_id).await?;
+    Ok(tenant)
+}
+
+#[derive(InputObject, Clone, Debug)]
+pub struct InviteMemberInput {
+    pub email: String,
+    #[graphql(default_with = "MemberRole::Member")]
+    pub role: MemberRole,
+}
+
+/// Invite someone by email. Admins and owners may; nobody may grant a role above their own.
+/// Returns the invitation and the one-time token to send to the invitee (only its hash is kept).
+pub async fn invite_member(
+    scope: &Scope,
+    input: InviteMemberInput,
+) -> Result<(invitations::Model, String)> {
+    let mine = scope.require(MemberRole::Admin, "invite members").await?;
+    if input.role == MemberRole::Pending {
+        return Err(ServiceError::bad_input(
+            "role",
+            "an invitation cannot grant the pending role",
+        ));
+    }
+    if rank(input.role) > rank(mine) {
+        return Err(ServiceError::Forbidden(format!(
+            "you cannot grant the {} role, which is above your own",
+            role_name(input.role)
+        )));
+    }
+    let tenant = scope.tenant_id()?;
+    let email = normalize_email(&input.email)?;
+    let token = new_invitation_token(tenant);
+    let model = invitations::ActiveModel {
+        email: Set(email),
+        role: Set(input.role),
+        token_hash: Set(hash_token(&token)),
+        expires_at: Set((Utc::now() + Duration::days(INVITATION_TTL_DAYS)).into()),
+        invited_by: Set(scope.user_id()?),
+        ..Default::default()
+    };
+    let invitation = query::insert(scope, model).await?;
+    Ok((invitation, token))
+}
+
+/// Join a tenant with an invitation token sent to the caller's email address.
+pub async fn accept_invitation(scope: &Scope, token: &str) -> Result<tenant_members::Model> {
+    let user = me(scope).await?;
+    let tenant = parse_invitation_token(token)?;
+    let invalid = || {
+        ServiceError::bad_input(
+            "token",
+            "this invitation token is invalid or was already used",
+        )
+    };
+    let tx = scope.tx().await?;
+    set_tenant_setting(&tx, Some(tenant)).await?;
+    let invitation = query::scoped_to::<invitations::Entity>(tenant)?
+        .filter(invitations::Column::TokenHash.eq(hash_token(token)))
+        .one(&*tx)
+        .await?
+        .ok_or_else(invalid)?;
+    if invitation.accepted_at.is_some() {
+        return Err(invalid());
+    }
+    if invitation.expires_at < Utc::now() {
+        return Err(ServiceError::bad_input(
+            "token",
+            "this invitation has expired; ask for a new one",
+        ));
+    }
+    if invitation.email != user.email {
+        return Err(ServiceError::Forbidden(format!(
+            "this invitation was sent to another address than {}",
+            user.email
+        )));
+    }
+    let existing = query::scoped_to::<tenant_members::Entity>(tenant)?
+        .filter(tenant_members::Column::UserId.eq(user.id))
+        .one(&*tx)
+        .await?;
+    let member = match existing {
+        Some(m) if m.role != MemberRole::Pending => {
+            return Err(ServiceError::Conflict {
+                field: Some("token".into()),
+                message: "you are already a member of this tenant".into(),
+            })
+        }
+        Some(m) => {
+            let mut am: tenant_members::ActiveModel = m.into();
+            am.role = Set(invitation.role);
+            am.update(&*tx).await?
+        }
+        None => {
+            tenant_members::ActiveModel {
+                tenant_id: Set(tenant),
+                id: Set(Uuid::now_v7()),
+                user_id: Set(user.id),
+                role: Set(invitation.role),
+                seat_type: Set(SeatType::FreeBeta),
+                ..Default::default()
+            }
+            .insert(&*tx)
+            .await?
+        }
+    };
+    let mut accepted: invitations::ActiveModel = invitation.into();
+    accepted.accepted_at = Set(Some(Utc::now().into()));
+    accepted.update(&*tx).await?;
+    set_tenant_setting(&tx, scope.principal().tenant_id).await?;
+    Ok(member)
+}
+
+/// Change a member's role. Admins and owners may, never above their own role; only owners
+/// touch owners, and the last owner stays an owner.
+pub async fn update_member_role(
+    scope: &Scope,
+    member_id: Uuid,
+    role: MemberRole,
+) -> Result<tenant_members::Model> {
+    let mine = scope.require(MemberRole::Admin, "change roles").await?;
+    let member = query::get::<tenant_members::Entity>(scope, "member", member_id).await?;
+    if rank(role) > rank(mine) || (member.role == MemberRole::Owner && mine != MemberRole::Owner) {
+        return Err(ServiceError::Forbidden(
+            "only owners can make or unmake owners".into(),
+        ));
+    }
+    if member.role == MemberRole::Owner && role != MemberRole::Owner {
+        ensure_another_owner(scope, member_id).await?;
+    }
+    let model = tenant_members::ActiveModel {
+        role: Set(role),
+        ..Default::default()
+    };
+    query::update(scope, "member", member_id, model).await
+}
+
+/// Remove a member: admins and owners may remove others (owners only by owners); anyone may leave.
+pub async fn remove_member(scope: &Scope, member_id: Uuid) -> Result<tenant_members::Model> {
+    let member = query::get::<tenant_members::Entity>(scope, "member", member_id).await?;
+    if member.user_id != scope.user_id()? {
+        let mine = scope.require(MemberRole::Admin, "remove members").await?;
+        if member.role == MemberRole::Owner && mine != MemberRole::Owner {
+            return Err(ServiceError::Forbidden(
+                "only owners can remove owners".into(),
+            ));
+        }
+    }
+    if member.role == MemberRole::Owner {
+        ensure_another_owner(scope, member_id).await?;
+    }
+    query::delete::<tenant_members::Entity>(scope, "member", member_id).await
+}
+
+async fn ensure_another_owner(scope: &Scope, except: Uuid) -> Result<()> {
+    let others = query::scoped::<tenant_members::Entity>(scope)?
+        .filter(tenant_members::Column::Role.eq(MemberRole::Owner))
+        .filter(tenant_members::Column::Id.ne(except));
+    let tx = scope.tx().await?;
+    if others.one(&*tx).await?.is_none() {
+        return Err(ServiceError::Conflict {
+            field: Some("role".into()),
+            message: "a tenant needs at least one owner; make someone else owner first".into(),
+        });
+    }
+    Ok(())
+}
+
+fn normalize_email(email: &str) -> Result<String> {
+    let e = email.trim().to_lowercase();
+    let valid = e.len() <= 320
+        && e.split_once('@')
+            .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.'))
+        && !e.contains(char::is_whitespace);
+    if valid {
+        Ok(e)
+    } else {
+        Err(ServiceError::bad_input(
+            "email",
+            format!("{email:?} is not an email address"),
+        ))
+    }
+}
+
+/// `inv_<tenant>_<secret>`: the tenant part lets acceptance run inside that tenant's scope.
+fn new_invitation_token(tenant: Uuid) -> String {
+    let mut secret = [0u8; 32];
+    rand::rng().fill_bytes(&mut secret);
+    format!("inv_{}_{}", tenant.simple(), URL_SAFE_NO_PAD.encode(secret))
+}
+
+fn parse_invitation_token(token: &str) -> Result<Uuid> {
+    token
+        .strip_prefix("inv_")
+        .and_then(|rest| rest.split_once('_'))
+        .and_then(|(tenant, _)| Uuid::try_parse(tenant).ok())
+        .ok_or_else(|| ServiceError::bad_input("token", "this is not an invitation token"))
+}
+
+fn hash_token(token: &str) -> String {
+    Sha256::digest(token.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
