@@ -12,7 +12,7 @@ tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 sea-orm-cli generate entity -u "$URL" -o "$tmp" --lib --with-copy-enums \
   --enum-extra-derives 'async_graphql::Enum,Hash' --banner-version off >/dev/null
 python3 scripts/entities_post.py "$tmp"
-rustfmt --edition 2021 "$tmp"/*.rs
+rustfmt --config-path "$ROOT/rustfmt.toml" "$tmp"/*.rs
 if [[ ${1:-} == --check ]]; then
   if ! diff -ru entity/src "$tmp" >"$tmp.diff" 2>&1; then
     cat "$tmp.diff"; rm -f "$tmp.diff"

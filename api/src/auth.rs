@@ -1,9 +1,7 @@
 //! Bearer tokens: HS256 JWTs signed with `ATLAS_JWT_SECRET`. `sub` is the user id (as Supabase's
 //! `auth.users.id`); the tenant comes from the `X-Tenant-Id` header or a `tenant_id` claim.
 use chrono::Utc;
-use jsonwebtoken::{
-    decode, encode, errors::ErrorKind, Algorithm, DecodingKey, EncodingKey, Header, Validation,
-};
+use jsonwebtoken::{decode, encode, errors::ErrorKind, Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use service::{Principal, ServiceError};
 use uuid::Uuid;
@@ -71,22 +69,15 @@ impl Keys {
                 _ => unauth("the token is not a valid JWT"),
             })?
             .claims;
-        let user = Uuid::try_parse(&claims.sub)
-            .map_err(|_| unauth("the token's sub claim must be a user id (UUID)"))?;
-        let tenant = match tenant_header
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .or(claims.tenant_id.as_deref())
-        {
-            Some(t) => Some(Uuid::try_parse(t).map_err(|_| {
-                ServiceError::bad_input("X-Tenant-Id", format!("{t:?} is not a tenant id (UUID)"))
-            })?),
+        let user =
+            Uuid::try_parse(&claims.sub).map_err(|_| unauth("the token's sub claim must be a user id (UUID)"))?;
+        let tenant = match tenant_header.map(str::trim).filter(|t| !t.is_empty()).or(claims.tenant_id.as_deref()) {
+            Some(t) => Some(
+                Uuid::try_parse(t)
+                    .map_err(|_| ServiceError::bad_input("X-Tenant-Id", format!("{t:?} is not a tenant id (UUID)")))?,
+            ),
             None => None,
         };
-        Ok(Principal {
-            user_id: Some(user),
-            tenant_id: tenant,
-            email: claims.email,
-        })
+        Ok(Principal { user_id: Some(user), tenant_id: tenant, email: claims.email })
     }
 }

@@ -34,10 +34,7 @@ fn var(name: &str) -> Option<String> {
 fn parsed<T: std::str::FromStr>(name: &str, default: T) -> Result<T, String> {
     match var(name) {
         None => Ok(default),
-        Some(v) => v
-            .trim()
-            .parse()
-            .map_err(|_| format!("{name}={v:?} is not a valid value")),
+        Some(v) => v.trim().parse().map_err(|_| format!("{name}={v:?} is not a valid value")),
     }
 }
 
@@ -60,13 +57,12 @@ impl Config {
             db_pool_size: parsed("ATLAS_DB_POOL_SIZE", 20)?,
             max_body_bytes: parsed("ATLAS_MAX_BODY_BYTES", 1 << 20)?,
             max_depth: parsed("ATLAS_MAX_DEPTH", 15)?,
-            max_complexity: parsed("ATLAS_MAX_COMPLEXITY", 50_000)?,
+            max_complexity: parsed("ATLAS_MAX_COMPLEXITY", 100_000)?,
             max_aliases: parsed("ATLAS_MAX_ALIASES", 100)?,
             introspection: parsed("ATLAS_INTROSPECTION", true)?,
             graphiql: parsed("ATLAS_GRAPHIQL", true)?,
-            assets_dir: var("ATLAS_ASSETS_DIR").unwrap_or_else(|| {
-                concat!(env!("CARGO_MANIFEST_DIR"), "/../.local/graphiql").to_string()
-            }),
+            assets_dir: var("ATLAS_ASSETS_DIR")
+                .unwrap_or_else(|| concat!(env!("CARGO_MANIFEST_DIR"), "/../.local/graphiql").to_string()),
             workers: parsed("ATLAS_WORKERS", 2)?,
         })
     }

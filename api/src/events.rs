@@ -35,11 +35,7 @@ impl EventHub {
     }
 }
 
-async fn listen(
-    url: &str,
-    tx: &broadcast::Sender<Arc<Event>>,
-    metrics: &Metrics,
-) -> Result<(), sea_orm::sqlx::Error> {
+async fn listen(url: &str, tx: &broadcast::Sender<Arc<Event>>, metrics: &Metrics) -> Result<(), sea_orm::sqlx::Error> {
     let mut listener = PgListener::connect(url).await?;
     listener.listen(CHANNEL).await?;
     loop {

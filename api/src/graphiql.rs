@@ -7,10 +7,7 @@ const ASSETS: &[(&str, &str)] = &[
     ("graphiql.min.js", "text/javascript; charset=utf-8"),
     ("graphiql.min.css", "text/css; charset=utf-8"),
     ("react.production.min.js", "text/javascript; charset=utf-8"),
-    (
-        "react-dom.production.min.js",
-        "text/javascript; charset=utf-8",
-    ),
+    ("react-dom.production.min.js", "text/javascript; charset=utf-8"),
     ("graphql-ws.min.js", "text/javascript; charset=utf-8"),
 ];
 
@@ -24,16 +21,14 @@ pub async fn asset(path: web::Path<String>, state: web::Data<AppState>) -> HttpR
             .insert_header((header::CONTENT_TYPE, *mime))
             .insert_header((header::CACHE_CONTROL, "public, max-age=86400"))
             .body(bytes),
-        Err(_) => HttpResponse::NotFound().body(format!(
-            "{file} is missing: run scripts/graphiql-assets.sh (make run does)"
-        )),
+        Err(_) => {
+            HttpResponse::NotFound().body(format!("{file} is missing: run scripts/graphiql-assets.sh (make run does)"))
+        }
     }
 }
 
 pub fn page() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .body(PAGE)
+    HttpResponse::Ok().content_type("text/html; charset=utf-8").body(PAGE)
 }
 
 /// Headers typed into GraphiQL's header editor go with every HTTP request and, for

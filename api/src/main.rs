@@ -7,18 +7,13 @@ use api::{graphql, server};
 use clap::{Parser, Subcommand};
 use entity::{tenants, users};
 use migration::{Migrator, MigratorTrait};
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, Database, DatabaseConnection, EntityTrait, QueryFilter,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, Database, DatabaseConnection, EntityTrait, QueryFilter};
 use service::work::{CreateProjectInput, CreateTaskInput};
 use service::{tenancy, work, Principal, Scope};
 use uuid::Uuid;
 
 #[derive(Parser)]
-#[command(
-    name = "atlas",
-    about = "Multi-tenant GraphQL backend for AI-workspace apps"
-)]
+#[command(name = "atlas", about = "Multi-tenant GraphQL backend for AI-workspace apps")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -51,8 +46,7 @@ enum Command {
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("ATLAS_LOG")
-                .unwrap_or_else(|_| "info,sqlx=warn".into()),
+            tracing_subscriber::EnvFilter::try_from_env("ATLAS_LOG").unwrap_or_else(|_| "info,sqlx=warn".into()),
         )
         .init();
     let cli = Cli::parse();
@@ -73,26 +67,14 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
     match command {
         Command::Serve => serve(config).await,
         Command::Migrate => migrate(&config).await,
-        Command::Token {
-            user,
-            tenant,
-            ttl_hours,
-        } => {
+        Command::Token { user, tenant, ttl_hours } => {
             let owner = owner_db(&config).await?;
             let user = resolve_user(&owner, &user).await?;
             let tenant = match tenant {
                 Some(t) => Some(resolve_tenant(&owner, &t).await?),
                 None => None,
             };
-            println!(
-                "{}",
-                Keys::new(&config.jwt_secret).mint(
-                    user.id,
-                    tenant,
-                    Some(user.email),
-                    ttl_hours * 3600
-                )?
-            );
+            println!("{}", Keys::new(&config.jwt_secret).mint(user.id, tenant, Some(user.email), ttl_hours * 3600)?);
             Ok(())
         }
         Command::SeedDemo => seed_demo(&config).await,
@@ -105,42 +87,27 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
 
 async fn serve(config: Config) -> Result<(), String> {
     if config.using_dev_secret() {
-        tracing::warn!(
-            "ATLAS_JWT_SECRET is not set: using the development secret; set it outside development"
-        );
+        tracing::warn!("ATLAS_JWT_SECRET is not set: using the development secret; set it outside development");
     }
     let bind = config.bind.clone();
-    let listener =
-        std::net::TcpListener::bind(&bind).map_err(|e| format!("cannot listen on {bind}: {e}"))?;
+    let listener = std::net::TcpListener::bind(&bind).map_err(|e| format!("cannot listen on {bind}: {e}"))?;
     let state = server::state(config).await?;
     tracing::info!("serving GraphQL on http://{bind}/graphql (GraphiQL in a browser)");
-    server::run(state, listener)
-        .map_err(|e| e.to_string())?
-        .await
-        .map_err(|e| e.to_string())
+    server::run(state, listener).map_err(|e| e.to_string())?.await.map_err(|e| e.to_string())
 }
 
 async fn owner_db(config: &Config) -> Result<DatabaseConnection, String> {
-    Database::connect(config.direct_url.as_str())
-        .await
-        .map_err(|e| format!("cannot connect to DIRECT_URL: {e}"))
+    Database::connect(config.direct_url.as_str()).await.map_err(|e| format!("cannot connect to DIRECT_URL: {e}"))
 }
 
 async fn migrate(config: &Config) -> Result<(), String> {
     let owner = owner_db(config).await?;
-    Migrator::up(&owner, None)
-        .await
-        .map_err(|e| format!("migration failed: {e}"))?;
+    Migrator::up(&owner, None).await.map_err(|e| format!("migration failed: {e}"))?;
     // The server's login role gets the privileges of `atlas_api`, which the migrations grant.
     let app_user = url_user(&config.database_url);
-    if let Some(app) =
-        app_user.filter(|u| Some(u.as_str()) != url_user(&config.direct_url).as_deref())
-    {
+    if let Some(app) = app_user.filter(|u| Some(u.as_str()) != url_user(&config.direct_url).as_deref()) {
         let sql = format!("GRANT atlas_api TO \"{}\"", app.replace('"', "\"\""));
-        owner
-            .execute_unprepared(&sql)
-            .await
-            .map_err(|e| format!("could not grant atlas_api to {app}: {e}"))?;
+        owner.execute_unprepared(&sql).await.map_err(|e| format!("could not grant atlas_api to {app}: {e}"))?;
     }
     println!("migrations applied");
     Ok(())
@@ -155,32 +122,17 @@ fn url_user(url: &str) -> Option<String> {
 async fn resolve_user(owner: &DatabaseConnection, user: &str) -> Result<users::Model, String> {
     let found = match Uuid::try_parse(user) {
         Ok(id) => users::Entity::find_by_id(id).one(owner).await,
-        Err(_) => {
-            users::Entity::find()
-                .filter(users::Column::Email.eq(user.to_lowercase()))
-                .one(owner)
-                .await
-        }
+        Err(_) => users::Entity::find().filter(users::Column::Email.eq(user.to_lowercase())).one(owner).await,
     };
-    found
-        .map_err(|e| e.to_string())?
-        .ok_or_else(|| format!("no user {user}"))
+    found.map_err(|e| e.to_string())?.ok_or_else(|| format!("no user {user}"))
 }
 
 async fn resolve_tenant(owner: &DatabaseConnection, tenant: &str) -> Result<Uuid, String> {
     let found = match Uuid::try_parse(tenant) {
         Ok(id) => tenants::Entity::find_by_id(id).one(owner).await,
-        Err(_) => {
-            tenants::Entity::find()
-                .filter(tenants::Column::Slug.eq(tenant))
-                .one(owner)
-                .await
-        }
+        Err(_) => tenants::Entity::find().filter(tenants::Column::Slug.eq(tenant)).one(owner).await,
     };
-    Ok(found
-        .map_err(|e| e.to_string())?
-        .ok_or_else(|| format!("no tenant {tenant}"))?
-        .id)
+    Ok(found.map_err(|e| e.to_string())?.ok_or_else(|| format!("no tenant {tenant}"))?.id)
 }
 
 const DEMO_EMAIL: &str = "demo@atlas.dev";
@@ -197,14 +149,7 @@ async fn seed_demo(config: &Config) -> Result<(), String> {
         Err(_) => Uuid::now_v7(),
     };
     let as_user = |tenant| {
-        Scope::new(
-            app.clone(),
-            Principal {
-                user_id: Some(user_id),
-                tenant_id: tenant,
-                email: Some(DEMO_EMAIL.into()),
-            },
-        )
+        Scope::new(app.clone(), Principal { user_id: Some(user_id), tenant_id: tenant, email: Some(DEMO_EMAIL.into()) })
     };
     let tenant_id = match resolve_tenant(&owner, DEMO_SLUG).await {
         Ok(id) => id,
@@ -222,9 +167,7 @@ async fn seed_demo(config: &Config) -> Result<(), String> {
                 &scope,
                 CreateProjectInput {
                     name: "Atlas demo".into(),
-                    description: Some(
-                        "A project to try queries, mutations and subscriptions on".into(),
-                    ),
+                    description: Some("A project to try queries, mutations and subscriptions on".into()),
                     owner_id: None,
                     repository_url: Some("https://github.com/example/atlas-demo".into()),
                     github_repo_id: None,
@@ -233,50 +176,33 @@ async fn seed_demo(config: &Config) -> Result<(), String> {
             )
             .await
             .map_err(svc)?;
-            for (title, priority) in [
-                ("Add authentication", "high"),
-                ("Write the onboarding guide", "medium"),
-            ] {
+            for (title, priority) in [("Add authentication", "high"), ("Write the onboarding guide", "medium")] {
                 let priority = if priority == "high" {
                     entity::sea_orm_active_enums::TaskPriority::High
                 } else {
                     entity::sea_orm_active_enums::TaskPriority::Medium
                 };
-                let task =
-                    work::create_task(&scope, task_input(title, priority, Some(project.id), None))
-                        .await
-                        .map_err(svc)?;
-                for sub in ["Design", "Build", "Review"] {
-                    work::create_task(
-                        &scope,
-                        task_input(&format!("{sub}: {title}"), priority, None, Some(task.id)),
-                    )
+                let task = work::create_task(&scope, task_input(title, priority, Some(project.id), None))
                     .await
                     .map_err(svc)?;
+                for sub in ["Design", "Build", "Review"] {
+                    work::create_task(&scope, task_input(&format!("{sub}: {title}"), priority, None, Some(task.id)))
+                        .await
+                        .map_err(svc)?;
                 }
             }
             scope.finish(true).await.map_err(svc)?;
             tenant.id
         }
     };
-    let token = Keys::new(&config.jwt_secret).mint(
-        user_id,
-        Some(tenant_id),
-        Some(DEMO_EMAIL.into()),
-        30 * 24 * 3600,
-    )?;
+    let token =
+        Keys::new(&config.jwt_secret).mint(user_id, Some(tenant_id), Some(DEMO_EMAIL.into()), 30 * 24 * 3600)?;
     println!("\nDemo tenant {DEMO_SLUG} ({tenant_id}), owner {DEMO_EMAIL}");
     println!("Bearer token (30 days):\n  {token}\n");
-    println!(
-        "Try it:\n  curl -s http://{}/graphql -H 'content-type: application/json' \\",
-        config.bind
-    );
+    println!("Try it:\n  curl -s http://{}/graphql -H 'content-type: application/json' \\", config.bind);
     println!("    -H 'authorization: Bearer {token}' \\");
     println!("    -d '{{\"query\":\"{{ me {{ email }} tenant {{ name }} projects(first: 5) {{ totalCount edges {{ node {{ name tasks {{ totalCount }} }} }} }} }}\"}}'");
-    println!(
-        "\nOr open http://{}/graphql in a browser and put in Headers:",
-        config.bind
-    );
+    println!("\nOr open http://{}/graphql in a browser and put in Headers:", config.bind);
     println!("  {{\"Authorization\": \"Bearer {token}\"}}\n");
     Ok(())
 }

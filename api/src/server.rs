@@ -38,14 +38,10 @@ pub async fn connect(config: &Config, metrics: Arc<Metrics>) -> Result<DatabaseC
         .connect_timeout(Duration::from_secs(5))
         .acquire_timeout(Duration::from_secs(10))
         .sqlx_logging(false);
-    let mut db = Database::connect(opt)
-        .await
-        .map_err(|e| format!("cannot connect to DATABASE_URL: {e}"))?;
+    let mut db = Database::connect(opt).await.map_err(|e| format!("cannot connect to DATABASE_URL: {e}"))?;
     db.set_metric_callback(move |info| {
         metrics.db_statements.fetch_add(1, Relaxed);
-        metrics
-            .db_statement_micros
-            .fetch_add(info.elapsed.as_micros() as u64, Relaxed);
+        metrics.db_statement_micros.fetch_add(info.elapsed.as_micros() as u64, Relaxed);
         if info.failed {
             metrics.db_statement_failures.fetch_add(1, Relaxed);
         }
@@ -66,10 +62,7 @@ pub async fn state(config: Config) -> Result<AppState, String> {
     })
 }
 
-pub fn run(
-    state: AppState,
-    listener: std::net::TcpListener,
-) -> std::io::Result<actix_web::dev::Server> {
+pub fn run(state: AppState, listener: std::net::TcpListener) -> std::io::Result<actix_web::dev::Server> {
     let workers = state.config.workers.max(1);
     let state = web::Data::new(state);
     Ok(HttpServer::new(move || {
@@ -102,9 +95,7 @@ async fn health_db(state: web::Data<AppState>) -> HttpResponse {
 }
 
 async fn metrics(state: web::Data<AppState>) -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/plain; version=0.0.4")
-        .body(state.metrics.render())
+    HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(state.metrics.render())
 }
 
 fn header_str<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a str> {
@@ -112,10 +103,7 @@ fn header_str<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a str> {
 }
 
 fn principal(state: &AppState, req: &HttpRequest) -> Result<Principal, ServiceError> {
-    state.keys.principal(
-        header_str(req, "authorization"),
-        header_str(req, "x-tenant-id"),
-    )
+    state.keys.principal(header_str(req, "authorization"), header_str(req, "x-tenant-id"))
 }
 
 /// Clients that accept `application/graphql-response+json` get it (with 4xx for request errors);
@@ -142,21 +130,12 @@ fn service_error(err: &ServiceError) -> ServerError {
 
 /// A response for a request that never reached execution.
 fn reject(req: &HttpRequest, status: StatusCode, errors: Vec<ServerError>) -> HttpResponse {
-    let content_type = if wants_graphql_response(req) {
-        "application/graphql-response+json"
-    } else {
-        "application/json"
-    };
-    HttpResponse::build(status)
-        .content_type(content_type)
-        .json(error_body(errors))
+    let content_type =
+        if wants_graphql_response(req) { "application/graphql-response+json" } else { "application/json" };
+    HttpResponse::build(status).content_type(content_type).json(error_body(errors))
 }
 
-async fn graphql_post(
-    req: HttpRequest,
-    mut payload: web::Payload,
-    state: web::Data<AppState>,
-) -> HttpResponse {
+async fn graphql_post(req: HttpRequest, mut payload: web::Payload, state: web::Data<AppState>) -> HttpResponse {
     Metrics::inc(&state.metrics.http_requests);
     let limit = state.config.max_body_bytes;
     let mut body = web::BytesMut::new();
@@ -164,55 +143,31 @@ async fn graphql_post(
         match chunk {
             Ok(bytes) if body.len() + bytes.len() <= limit => body.extend_from_slice(&bytes),
             Ok(_) => {
-                let msg =
-                    format!("the request body is larger than {limit} bytes (ATLAS_MAX_BODY_BYTES)");
-                return reject(
-                    &req,
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    vec![coded(msg, "BAD_USER_INPUT")],
-                );
+                let msg = format!("the request body is larger than {limit} bytes (ATLAS_MAX_BODY_BYTES)");
+                return reject(&req, StatusCode::PAYLOAD_TOO_LARGE, vec![coded(msg, "BAD_USER_INPUT")]);
             }
             Err(e) => {
                 return reject(
                     &req,
                     StatusCode::BAD_REQUEST,
-                    vec![coded(
-                        format!("could not read the body: {e}"),
-                        "BAD_USER_INPUT",
-                    )],
+                    vec![coded(format!("could not read the body: {e}"), "BAD_USER_INPUT")],
                 )
             }
         }
     }
     let content_type = header_str(&req, "content-type").map(str::to_string);
-    match async_graphql::http::receive_body(
-        content_type,
-        body.as_ref(),
-        MultipartOptions::default(),
-    )
-    .await
-    {
+    match async_graphql::http::receive_body(content_type, body.as_ref(), MultipartOptions::default()).await {
         Ok(request) => execute(&req, &state, request).await,
         Err(e) => reject(
             &req,
             StatusCode::BAD_REQUEST,
-            vec![coded(
-                format!("the request is not valid GraphQL over HTTP: {e}"),
-                "BAD_USER_INPUT",
-            )],
+            vec![coded(format!("the request is not valid GraphQL over HTTP: {e}"), "BAD_USER_INPUT")],
         ),
     }
 }
 
-async fn graphql_get(
-    req: HttpRequest,
-    payload: web::Payload,
-    state: web::Data<AppState>,
-) -> HttpResponse {
-    let upgrade = req
-        .headers()
-        .get(header::UPGRADE)
-        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"websocket"));
+async fn graphql_get(req: HttpRequest, payload: web::Payload, state: web::Data<AppState>) -> HttpResponse {
+    let upgrade = req.headers().get(header::UPGRADE).is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"websocket"));
     if upgrade {
         return websocket(req, payload, state).await;
     }
@@ -222,14 +177,7 @@ async fn graphql_get(
         return if state.config.graphiql {
             graphiql::page()
         } else {
-            reject(
-                &req,
-                StatusCode::NOT_FOUND,
-                vec![coded(
-                    "GraphiQL is switched off (ATLAS_GRAPHIQL)",
-                    "NOT_FOUND",
-                )],
-            )
+            reject(&req, StatusCode::NOT_FOUND, vec![coded("GraphiQL is switched off (ATLAS_GRAPHIQL)", "NOT_FOUND")])
         };
     }
     let request = match async_graphql::http::parse_query_string(req.query_string()) {
@@ -238,10 +186,7 @@ async fn graphql_get(
             return reject(
                 &req,
                 StatusCode::BAD_REQUEST,
-                vec![coded(
-                    format!("the query string is not a GraphQL request: {e}"),
-                    "BAD_USER_INPUT",
-                )],
+                vec![coded(format!("the query string is not a GraphQL request: {e}"), "BAD_USER_INPUT")],
             )
         }
     };
@@ -249,27 +194,22 @@ async fn graphql_get(
     if let Ok(doc) = async_graphql::parser::parse_query(&request.query) {
         let mutation = doc.operations.iter().any(|(name, op)| {
             op.node.ty == async_graphql::parser::types::OperationType::Mutation
-                && (request.operation_name.is_none()
-                    || name.map(|n| n.as_str()) == request.operation_name.as_deref())
+                && (request.operation_name.is_none() || name.map(|n| n.as_str()) == request.operation_name.as_deref())
         });
         if mutation {
             return HttpResponse::MethodNotAllowed()
                 .insert_header((header::ALLOW, "POST"))
-                .json(error_body(vec![coded(
-                    "mutations must be sent with POST",
-                    "BAD_USER_INPUT",
-                )]));
+                .json(error_body(vec![coded("mutations must be sent with POST", "BAD_USER_INPUT")]));
         }
     }
     execute(&req, &state, request).await
 }
 
-async fn execute(
-    req: &HttpRequest,
-    state: &AppState,
-    request: async_graphql::Request,
-) -> HttpResponse {
+async fn execute(req: &HttpRequest, state: &AppState, request: async_graphql::Request) -> HttpResponse {
     Metrics::inc(&state.metrics.graphql_requests);
+    if request.query.trim().is_empty() {
+        return reject(req, StatusCode::BAD_REQUEST, vec![coded("the request has no query", "BAD_USER_INPUT")]);
+    }
     let principal = match principal(state, req) {
         Ok(p) => p,
         Err(e) => return reject(req, StatusCode::UNAUTHORIZED, vec![service_error(&e)]),
@@ -278,24 +218,17 @@ async fn execute(
     let scope = Arc::new(Scope::new(state.db.clone(), principal));
     let loaders = Loaders::new(scope.clone(), true);
     let span = tracing::info_span!("graphql", %request_id);
-    let mut response = state
-        .schema
-        .execute(request.data(scope.clone()).data(loaders))
-        .instrument(span)
-        .await;
+    let mut response = state.schema.execute(request.data(scope.clone()).data(loaders)).instrument(span).await;
     // One transaction per request: commit what succeeded, roll back a request with any error.
     let ok = response.errors.is_empty();
     if let Err(e) = scope.finish(ok).await {
         tracing::error!(%request_id, error = ?e, "could not end the request's transaction");
         if ok {
-            response =
-                async_graphql::Response::from_errors(vec![coded("internal error", "INTERNAL")]);
+            response = async_graphql::Response::from_errors(vec![coded("internal error", "INTERNAL")]);
         }
     }
     for error in &mut response.errors {
-        let ext = error
-            .extensions
-            .get_or_insert_with(ErrorExtensionValues::default);
+        let ext = error.extensions.get_or_insert_with(ErrorExtensionValues::default);
         match ext.get("code") {
             // Parse, validation and limit errors come from async-graphql without a code.
             None => ext.set("code", "BAD_USER_INPUT"),
@@ -309,32 +242,20 @@ async fn execute(
         Metrics::inc(&state.metrics.graphql_errors);
     }
     let graphql_response = wants_graphql_response(req);
-    let status = if graphql_response
-        && response.data == async_graphql::Value::Null
-        && !response.errors.is_empty()
-    {
+    let status = if graphql_response && response.data == async_graphql::Value::Null && !response.errors.is_empty() {
         StatusCode::BAD_REQUEST
     } else {
         StatusCode::OK
     };
-    let content_type = if graphql_response {
-        "application/graphql-response+json"
-    } else {
-        "application/json"
-    };
+    let content_type = if graphql_response { "application/graphql-response+json" } else { "application/json" };
     match serde_json::to_vec(&response) {
-        Ok(body) => HttpResponse::build(status)
-            .content_type(content_type)
-            .body(body),
+        Ok(body) => HttpResponse::build(status).content_type(content_type).body(body),
         Err(e) => {
             tracing::error!(%request_id, error = %e, "could not serialise a response");
             reject(
                 req,
                 StatusCode::INTERNAL_SERVER_ERROR,
-                vec![coded(
-                    format!("internal error (request id {request_id})"),
-                    "INTERNAL",
-                )],
+                vec![coded(format!("internal error (request id {request_id})"), "INTERNAL")],
             )
         }
     }
@@ -343,11 +264,7 @@ async fn execute(
 /// Subscriptions. The token may come in the upgrade request's headers or, as browsers must send
 /// it, in `connection_init`: `{"Authorization": "Bearer …", "X-Tenant-Id": "…"}` (or
 /// `{"token": "…", "tenantId": "…"}`). A bad or expired token refuses the connection.
-async fn websocket(
-    req: HttpRequest,
-    payload: web::Payload,
-    state: web::Data<AppState>,
-) -> HttpResponse {
+async fn websocket(req: HttpRequest, payload: web::Payload, state: web::Data<AppState>) -> HttpResponse {
     Metrics::inc(&state.metrics.ws_connections);
     let from_headers = match principal(&state, &req) {
         Ok(p) => p,
@@ -357,18 +274,13 @@ async fn websocket(
     let db = state.db.clone();
     let result = GraphQLSubscription::new(state.schema.clone())
         .on_connection_init(move |params| async move {
-            let get = |names: &[&str]| {
-                names
-                    .iter()
-                    .find_map(|n| params.get(*n).and_then(|v| v.as_str()).map(str::to_string))
-            };
+            let get =
+                |names: &[&str]| names.iter().find_map(|n| params.get(*n).and_then(|v| v.as_str()).map(str::to_string));
             let auth = get(&["Authorization", "authorization"])
                 .or_else(|| get(&["token", "accessToken"]).map(|t| format!("Bearer {t}")));
             let tenant = get(&["X-Tenant-Id", "x-tenant-id", "tenantId", "tenant_id"]);
             let principal = match auth {
-                Some(auth) => keys
-                    .principal(Some(&auth), tenant.as_deref())
-                    .map_err(async_graphql::Error::from)?,
+                Some(auth) => keys.principal(Some(&auth), tenant.as_deref()).map_err(async_graphql::Error::from)?,
                 None => from_headers,
             };
             let scope = Arc::new(Scope::new(db, principal));
@@ -383,10 +295,7 @@ async fn websocket(
         Err(e) => reject(
             &req,
             StatusCode::BAD_REQUEST,
-            vec![coded(
-                format!("could not start the WebSocket: {e}"),
-                "BAD_USER_INPUT",
-            )],
+            vec![coded(format!("could not start the WebSocket: {e}"), "BAD_USER_INPUT")],
         ),
     }
 }

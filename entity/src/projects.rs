@@ -5,11 +5,7 @@ use sea_orm::entity::prelude::*;
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "projects")]
 pub struct Model {
-    #[sea_orm(
-        primary_key,
-        auto_increment = false,
-        unique_key = "projects_tenant_name_key"
-    )]
+    #[sea_orm(primary_key, auto_increment = false, unique_key = "projects_tenant_name_key")]
     pub tenant_id: Uuid,
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,

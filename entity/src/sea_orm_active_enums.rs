@@ -2,9 +2,7 @@
 
 use sea_orm::entity::prelude::*;
 
-#[derive(
-    Debug, Clone, PartialEq, Eq, EnumIter, DeriveActiveEnum, Copy, async_graphql :: Enum, Hash,
-)]
+#[derive(Debug, Clone, PartialEq, Eq, EnumIter, DeriveActiveEnum, Copy, async_graphql :: Enum, Hash)]
 #[sea_orm(rs_type = "Enum", db_type = "Enum", enum_name = "member_role")]
 pub enum MemberRole {
     #[sea_orm(string_value = "owner")]
@@ -20,9 +18,7 @@ pub enum MemberRole {
     #[sea_orm(string_value = "pending")]
     Pending,
 }
-#[derive(
-    Debug, Clone, PartialEq, Eq, EnumIter, DeriveActiveEnum, Copy, async_graphql :: Enum, Hash,
-)]
+#[derive(Debug, Clone, PartialEq, Eq, EnumIter, DeriveActiveEnum, Copy, async_graphql :: Enum, Hash)]
 #[sea_orm(rs_type = "Enum", db_type = "Enum", enum_name = "seat_type")]
 pub enum SeatType {
     #[sea_orm(string_value = "free_beta")]
@@ -32,9 +28,7 @@ pub enum SeatType {
     #[sea_orm(string_value = "enterprise")]
     Enterprise,
 }
-#[derive(
-    Debug, Clone, PartialEq, Eq, EnumIter, DeriveActiveEnum, Copy, async_graphql :: Enum, Hash,
-)]
+#[derive(Debug, Clone, PartialEq, Eq, EnumIter, DeriveActiveEnum, Copy, async_graphql :: Enum, Hash)]
 #[sea_orm(rs_type = "Enum", db_type = "Enum", enum_name = "task_priority")]
 pub enum TaskPriority {
     #[sea_orm(string_value = "low")]
@@ -46,9 +40,7 @@ pub enum TaskPriority {
     #[sea_orm(string_value = "critical")]
     Critical,
 }
-#[derive(
-    Debug, Clone, PartialEq, Eq, EnumIter, DeriveActiveEnum, Copy, async_graphql :: Enum, Hash,
-)]
+#[derive(Debug, Clone, PartialEq, Eq, EnumIter, DeriveActiveEnum, Copy, async_graphql :: Enum, Hash)]
 #[sea_orm(rs_type = "Enum", db_type = "Enum", enum_name = "task_status")]
 pub enum TaskStatus {
     #[sea_orm(string_value = "pending")]
@@ -64,9 +56,7 @@ pub enum TaskStatus {
     #[sea_orm(string_value = "cancelled")]
     Cancelled,
 }
-#[derive(
-    Debug, Clone, PartialEq, Eq, EnumIter, DeriveActiveEnum, Copy, async_graphql :: Enum, Hash,
-)]
+#[derive(Debug, Clone, PartialEq, Eq, EnumIter, DeriveActiveEnum, Copy, async_graphql :: Enum, Hash)]
 #[sea_orm(rs_type = "Enum", db_type = "Enum", enum_name = "tenant_kind")]
 pub enum TenantKind {
     #[sea_orm(string_value = "personal")]

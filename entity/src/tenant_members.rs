@@ -7,11 +7,7 @@ use sea_orm::entity::prelude::*;
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "tenant_members")]
 pub struct Model {
-    #[sea_orm(
-        primary_key,
-        auto_increment = false,
-        unique_key = "tenant_members_tenant_user_key"
-    )]
+    #[sea_orm(primary_key, auto_increment = false, unique_key = "tenant_members_tenant_user_key")]
     pub tenant_id: Uuid,
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,

@@ -19,19 +19,11 @@ impl MigrationName for SqlMigration {
 #[async_trait]
 impl MigrationTrait for SqlMigration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .get_connection()
-            .execute_unprepared(self.up)
-            .await
-            .map(|_| ())
+        manager.get_connection().execute_unprepared(self.up).await.map(|_| ())
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .get_connection()
-            .execute_unprepared(self.down)
-            .await
-            .map(|_| ())
+        manager.get_connection().execute_unprepared(self.down).await.map(|_| ())
     }
 }
 
@@ -50,9 +42,6 @@ pub struct Migrator;
 #[async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![
-            sql_migration!("m20261123_000001_tenancy", "tenancy"),
-            sql_migration!("m20261123_000002_work", "work"),
-        ]
+        vec![sql_migration!("m20261123_000001_tenancy", "tenancy"), sql_migration!("m20261123_000002_work", "work")]
     }
 }

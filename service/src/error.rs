@@ -16,15 +16,9 @@ pub enum ServiceError {
     /// way, so ids cannot be probed across tenants.
     NotFound { entity: &'static str, id: String },
     /// The input is wrong in a way the client can fix; `field` names the argument when known.
-    BadInput {
-        field: Option<String>,
-        message: String,
-    },
+    BadInput { field: Option<String>, message: String },
     /// The input clashes with existing data (a unique key, a state that forbids the change).
-    Conflict {
-        field: Option<String>,
-        message: String,
-    },
+    Conflict { field: Option<String>, message: String },
     /// Anything else: logged with the request id, sent to the client as a bare "internal error".
     Internal(String),
 }
@@ -59,17 +53,11 @@ impl ServiceError {
     }
 
     pub fn bad_input(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self::BadInput {
-            field: Some(field.into()),
-            message: message.into(),
-        }
+        Self::BadInput { field: Some(field.into()), message: message.into() }
     }
 
     pub fn not_found(entity: &'static str, id: impl ToString) -> Self {
-        Self::NotFound {
-            entity,
-            id: id.to_string(),
-        }
+        Self::NotFound { entity, id: id.to_string() }
     }
 
     pub fn internal(message: impl Into<String>) -> Self {
@@ -80,86 +68,34 @@ impl ServiceError {
 /// Named constraints a client can trip, with the field and the message that tell how to fix it.
 /// Constraints not listed still map by kind (unique → CONFLICT, foreign key and check → BAD_USER_INPUT).
 const CONSTRAINTS: &[(&str, &str, &str)] = &[
-    (
-        "tenants_slug_key",
-        "slug",
-        "a tenant with this slug already exists",
-    ),
+    ("tenants_slug_key", "slug", "a tenant with this slug already exists"),
     (
         "tenants_slug_format",
         "slug",
         "slug must be 2-63 characters of a-z, 0-9 and '-', starting with a letter or digit",
     ),
-    (
-        "tenants_name_length",
-        "name",
-        "name must be 1-200 characters",
-    ),
-    (
-        "users_email_key",
-        "email",
-        "a user with this email already exists",
-    ),
-    (
-        "users_github_id_key",
-        "githubId",
-        "a user with this GitHub id already exists",
-    ),
-    (
-        "tenant_members_tenant_user_key",
-        "userId",
-        "this user is already a member of the tenant",
-    ),
-    (
-        "invitations_role_not_pending",
-        "role",
-        "an invitation cannot grant the pending role",
-    ),
-    (
-        "projects_tenant_name_key",
-        "name",
-        "a project with this name already exists in the tenant",
-    ),
-    (
-        "projects_name_length",
-        "name",
-        "name must be 1-200 characters",
-    ),
-    (
-        "tasks_title_length",
-        "title",
-        "title must be 1-500 characters",
-    ),
-    (
-        "tasks_project_fkey",
-        "projectId",
-        "no such project in this tenant",
-    ),
-    (
-        "tasks_parent_fkey",
-        "parentId",
-        "no such parent task in this tenant",
-    ),
-    (
-        "tasks_not_own_parent",
-        "parentId",
-        "a task cannot be its own parent",
-    ),
+    ("tenants_name_length", "name", "name must be 1-200 characters"),
+    ("users_email_key", "email", "a user with this email already exists"),
+    ("users_github_id_key", "githubId", "a user with this GitHub id already exists"),
+    ("tenant_members_tenant_user_key", "userId", "this user is already a member of the tenant"),
+    ("invitations_role_not_pending", "role", "an invitation cannot grant the pending role"),
+    ("projects_tenant_name_key", "name", "a project with this name already exists in the tenant"),
+    ("projects_name_length", "name", "name must be 1-200 characters"),
+    ("tasks_title_length", "title", "title must be 1-500 characters"),
+    ("tasks_project_fkey", "projectId", "no such project in this tenant"),
+    ("tasks_parent_fkey", "parentId", "no such parent task in this tenant"),
+    ("tasks_not_own_parent", "parentId", "a task cannot be its own parent"),
 ];
 
 impl From<DbErr> for ServiceError {
     fn from(err: DbErr) -> Self {
-        if let DbErr::Query(RuntimeErr::SqlxError(e)) | DbErr::Exec(RuntimeErr::SqlxError(e)) = &err
-        {
+        if let DbErr::Query(RuntimeErr::SqlxError(e)) | DbErr::Exec(RuntimeErr::SqlxError(e)) = &err {
             if let Some(mapped) = from_sqlx(e) {
                 return mapped;
             }
         }
         if let DbErr::RecordNotFound(what) = &err {
-            return Self::NotFound {
-                entity: "record",
-                id: what.clone(),
-            };
+            return Self::NotFound { entity: "record", id: what.clone() };
         }
         Self::Internal(err.to_string())
     }
@@ -177,28 +113,14 @@ fn from_sqlx(err: &sqlx::Error) -> Option<ServiceError> {
     let constraint = db.constraint();
     let known = constraint.and_then(|c| CONSTRAINTS.iter().find(|(name, _, _)| *name == c));
     let field = known.map(|(_, f, _)| f.to_string());
-    let message = |fallback: &str| {
-        known
-            .map(|(_, _, m)| m.to_string())
-            .unwrap_or_else(|| fallback.to_string())
-    };
+    let message = |fallback: &str| known.map(|(_, _, m)| m.to_string()).unwrap_or_else(|| fallback.to_string());
     Some(match code.as_ref() {
-        "23505" => ServiceError::Conflict {
-            field,
-            message: message("this value is already taken"),
-        },
-        "23503" => ServiceError::BadInput {
-            field,
-            message: message("a referenced row does not exist in this tenant"),
-        },
-        "23514" | "23502" => ServiceError::BadInput {
-            field,
-            message: message(db.message()),
-        },
-        "22P02" | "22001" | "22003" | "22007" | "22008" => ServiceError::BadInput {
-            field: None,
-            message: db.message().to_string(),
-        },
+        "23505" => ServiceError::Conflict { field, message: message("this value is already taken") },
+        "23503" => ServiceError::BadInput { field, message: message("a referenced row does not exist in this tenant") },
+        "23514" | "23502" => ServiceError::BadInput { field, message: message(db.message()) },
+        "22P02" | "22001" | "22003" | "22007" | "22008" => {
+            ServiceError::BadInput { field: None, message: db.message().to_string() }
+        }
         // Row-level security refused the write: the row belongs to another tenant.
         "42501" => ServiceError::Forbidden("not allowed in this tenant".into()),
         _ => return None,
@@ -225,14 +147,11 @@ impl From<ServiceError> for async_graphql::Error {
         }
         let code = err.code();
         let field = err.field().map(str::to_string);
-        async_graphql::ErrorExtensions::extend_with(
-            async_graphql::Error::new(err.message()),
-            |_, ext| {
-                ext.set("code", code);
-                if let Some(field) = field {
-                    ext.set("field", field);
-                }
-            },
-        )
+        async_graphql::ErrorExtensions::extend_with(async_graphql::Error::new(err.message()), |_, ext| {
+            ext.set("code", code);
+            if let Some(field) = field {
+                ext.set("field", field);
+            }
+        })
     }
 }

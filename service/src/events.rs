@@ -29,22 +29,9 @@ pub struct Event {
     pub parent_id: Option<Uuid>,
 }
 
-pub async fn notify(
-    scope: &Scope,
-    entity: &str,
-    id: Uuid,
-    op: ChangeOp,
-    parent_id: Option<Uuid>,
-) -> Result<()> {
-    let event = Event {
-        tenant_id: scope.tenant_id()?,
-        entity: entity.to_string(),
-        id,
-        op,
-        parent_id,
-    };
-    let payload =
-        serde_json::to_string(&event).map_err(|e| crate::ServiceError::internal(e.to_string()))?;
+pub async fn notify(scope: &Scope, entity: &str, id: Uuid, op: ChangeOp, parent_id: Option<Uuid>) -> Result<()> {
+    let event = Event { tenant_id: scope.tenant_id()?, entity: entity.to_string(), id, op, parent_id };
+    let payload = serde_json::to_string(&event).map_err(|e| crate::ServiceError::internal(e.to_string()))?;
     let tx = scope.tx().await?;
     tx.execute_raw(Statement::from_sql_and_values(
         DbBackend::Postgres,

@@ -143,17 +143,9 @@ pub fn on<F: ColumnFilter, C: ColumnTrait>(filter: &Option<F>, col: C) -> Option
 }
 
 fn is_null<C: ColumnTrait>(col: C, flag: Option<bool>) -> Option<Condition> {
-    flag.map(|null| {
-        if null {
-            col.is_null().into_condition()
-        } else {
-            col.is_not_null().into_condition()
-        }
-    })
+    flag.map(|null| if null { col.is_null().into_condition() } else { col.is_not_null().into_condition() })
 }
 
 fn escape_like(s: &str) -> String {
-    s.replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_")
+    s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
 }

@@ -62,10 +62,7 @@ impl PageArgs {
         let first = size("first", self.first)?;
         let last = size("last", self.last)?;
         if first.is_some() && last.is_some() {
-            return Err(ServiceError::bad_input(
-                "last",
-                "give either first or last, not both",
-            ));
+            return Err(ServiceError::bad_input("last", "give either first or last, not both"));
         }
         let start = match &self.after {
             Some(c) => decode_cursor("after", c)? + 1,
@@ -75,12 +72,7 @@ impl PageArgs {
             Some(c) => Some(decode_cursor("before", c)?),
             None => None,
         };
-        Ok(Window {
-            start,
-            end,
-            first,
-            last,
-        })
+        Ok(Window { start, end, first, last })
     }
 }
 
@@ -94,9 +86,7 @@ pub fn decode_cursor(field: &str, cursor: &str) -> Result<u64> {
         .ok()
         .and_then(|bytes| String::from_utf8(bytes).ok())
         .and_then(|s| s.strip_prefix("atlas:").and_then(|n| n.parse().ok()))
-        .ok_or_else(|| {
-            ServiceError::bad_input(field, format!("{field} is not a cursor this API returned"))
-        })
+        .ok_or_else(|| ServiceError::bad_input(field, format!("{field} is not a cursor this API returned")))
 }
 
 /// A page of rows with their offsets (for cursors) and what the client needs to page on.
@@ -114,11 +104,7 @@ impl<T> Page<T> {
             None => has_more,
         };
         Self {
-            items: rows
-                .into_iter()
-                .enumerate()
-                .map(|(i, r)| (offset + i as u64, r))
-                .collect(),
+            items: rows.into_iter().enumerate().map(|(i, r)| (offset + i as u64, r)).collect(),
             has_next_page,
             has_previous_page: offset > 0,
             total,
@@ -129,11 +115,7 @@ impl<T> Page<T> {
     pub fn from_loaded(rows: Vec<T>, args: &PageArgs) -> Result<Self> {
         let total = rows.len() as u64;
         let (offset, limit) = args.window()?.resolve(Some(total));
-        let slice: Vec<T> = rows
-            .into_iter()
-            .skip(offset as usize)
-            .take(limit as usize)
-            .collect();
+        let slice: Vec<T> = rows.into_iter().skip(offset as usize).take(limit as usize).collect();
         Ok(Self::new(slice, offset, false, Some(total)))
     }
 

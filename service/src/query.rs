@@ -4,9 +4,8 @@
 use std::str::FromStr;
 
 use sea_orm::{
-    sea_query::IntoCondition, ActiveModelBehavior, ActiveModelTrait, ColumnTrait, Condition,
-    EntityTrait, IntoActiveModel, Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
-    Select, Value,
+    sea_query::IntoCondition, ActiveModelBehavior, ActiveModelTrait, ColumnTrait, Condition, EntityTrait,
+    IntoActiveModel, Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select, Value,
 };
 use uuid::Uuid;
 
@@ -16,12 +15,8 @@ use crate::scope::Scope;
 
 /// A column of `E` by its database name; tenant tables all have `tenant_id` and `id`.
 pub fn column<E: EntityTrait>(name: &str) -> Result<E::Column> {
-    E::Column::from_str(name).map_err(|_| {
-        ServiceError::internal(format!(
-            "table {} has no column {name}",
-            E::default().table_name()
-        ))
-    })
+    E::Column::from_str(name)
+        .map_err(|_| ServiceError::internal(format!("table {} has no column {name}", E::default().table_name())))
 }
 
 /// `SELECT … FROM e WHERE tenant_id = scope.tenant`: the start of every tenant-table query.
@@ -35,33 +30,18 @@ pub(crate) fn scoped_to<E: EntityTrait>(tenant: Uuid) -> Result<Select<E>> {
 }
 
 /// One row by id, in the caller's tenant; NOT_FOUND otherwise.
-pub async fn get<E: EntityTrait>(
-    scope: &Scope,
-    entity: &'static str,
-    id: Uuid,
-) -> Result<E::Model> {
+pub async fn get<E: EntityTrait>(scope: &Scope, entity: &'static str, id: Uuid) -> Result<E::Model> {
     let select = scoped::<E>(scope)?.filter(column::<E>("id")?.eq(id));
     let tx = scope.tx().await?;
-    select
-        .one(&*tx)
-        .await?
-        .ok_or_else(|| ServiceError::not_found(entity, id))
+    select.one(&*tx).await?.ok_or_else(|| ServiceError::not_found(entity, id))
 }
 
 /// Rows whose `key` column is one of `values` (ids for the by-id loader, foreign keys for the
 /// by-key loader), in the caller's tenant: one statement for a whole batch.
 /// Global tables (`users`, `tenants`) have no tenant column: row-level security alone decides
 /// which of their rows the caller sees (themselves, fellow members, their own tenants).
-pub async fn by_column<E: EntityTrait>(
-    scope: &Scope,
-    key: &str,
-    values: &[Uuid],
-) -> Result<Vec<E::Model>> {
-    let base = if column::<E>("tenant_id").is_ok() {
-        scoped::<E>(scope)?
-    } else {
-        E::find()
-    };
+pub async fn by_column<E: EntityTrait>(scope: &Scope, key: &str, values: &[Uuid]) -> Result<Vec<E::Model>> {
+    let base = if column::<E>("tenant_id").is_ok() { scoped::<E>(scope)? } else { E::find() };
     let mut select = base.filter(column::<E>(key)?.is_in(values.iter().copied()));
     if let Ok(created) = column::<E>("created_at") {
         // Children come back in a stable, natural order (oldest first), ties broken by id.
@@ -108,23 +88,16 @@ where
         .filter(column::<A::Entity>("id")?.eq(id));
     let tx = scope.tx().await?;
     let mut rows = select.exec_with_returning(&*tx).await?;
-    rows.pop()
-        .ok_or_else(|| ServiceError::not_found(entity, id))
+    rows.pop().ok_or_else(|| ServiceError::not_found(entity, id))
 }
 
 /// Delete the row `id` of the caller's tenant and return it; NOT_FOUND if absent.
-pub async fn delete<E: EntityTrait>(
-    scope: &Scope,
-    entity: &'static str,
-    id: Uuid,
-) -> Result<E::Model> {
-    let stmt = E::delete_many()
-        .filter(column::<E>("tenant_id")?.eq(scope.tenant_id()?))
-        .filter(column::<E>("id")?.eq(id));
+pub async fn delete<E: EntityTrait>(scope: &Scope, entity: &'static str, id: Uuid) -> Result<E::Model> {
+    let stmt =
+        E::delete_many().filter(column::<E>("tenant_id")?.eq(scope.tenant_id()?)).filter(column::<E>("id")?.eq(id));
     let tx = scope.tx().await?;
     let mut rows = stmt.exec_with_returning(&*tx).await?;
-    rows.pop()
-        .ok_or_else(|| ServiceError::not_found(entity, id))
+    rows.pop().ok_or_else(|| ServiceError::not_found(entity, id))
 }
 
 /// One page of `select` (already scoped and filtered), ordered by `order` then id, plus the
@@ -143,16 +116,9 @@ where
     for (col, dir) in order {
         ordered = ordered.order_by(*col, dir.clone());
     }
-    ordered = ordered.order_by(
-        column::<E>("id")?,
-        order.last().map(|(_, d)| d.clone()).unwrap_or(Order::Asc),
-    );
+    ordered = ordered.order_by(column::<E>("id")?, order.last().map(|(_, d)| d.clone()).unwrap_or(Order::Asc));
     let tx = scope.tx().await?;
-    let total = if args.want_total || window.needs_total() {
-        Some(select.count(&*tx).await?)
-    } else {
-        None
-    };
+    let total = if args.want_total || window.needs_total() { Some(select.count(&*tx).await?) } else { None };
     let (offset, limit) = window.resolve(total);
     // One row more than asked tells whether another page follows.
     let mut rows = ordered.offset(offset).limit(limit + 1).all(&*tx).await?;
@@ -168,10 +134,7 @@ pub trait ColumnFilter {
 
 /// AND of the optional column filters of an input, skipping the absent ones.
 pub fn all_of(parts: impl IntoIterator<Item = Option<Condition>>) -> Condition {
-    parts
-        .into_iter()
-        .flatten()
-        .fold(Condition::all(), |acc, c| acc.add(c))
+    parts.into_iter().flatten().fold(Condition::all(), |acc, c| acc.add(c))
 }
 
 /// `col = value`, or `col IS NULL` for `None`: used by filters with an `isNull` option.

@@ -5,10 +5,7 @@
 //! behind PgBouncer in transaction mode) and returns the caller's role in the tenant. Row-level
 //! security reads those settings, so even a query that forgot its tenant filter sees one tenant.
 use entity::sea_orm_active_enums::MemberRole;
-use sea_orm::{
-    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, Statement,
-    TransactionTrait,
-};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, Statement, TransactionTrait};
 use tokio::sync::{MappedMutexGuard, Mutex, MutexGuard};
 use uuid::Uuid;
 
@@ -25,10 +22,7 @@ pub struct Principal {
 
 enum TxState {
     NotStarted,
-    Open {
-        tx: DatabaseTransaction,
-        role: Option<MemberRole>,
-    },
+    Open { tx: DatabaseTransaction, role: Option<MemberRole> },
 }
 
 pub struct Scope {
@@ -42,11 +36,7 @@ pub type Tx<'a> = MappedMutexGuard<'a, DatabaseTransaction>;
 
 impl Scope {
     pub fn new(db: DatabaseConnection, principal: Principal) -> Self {
-        Self {
-            db,
-            principal,
-            state: Mutex::new(TxState::NotStarted),
-        }
+        Self { db, principal, state: Mutex::new(TxState::NotStarted) }
     }
 
     pub fn principal(&self) -> &Principal {
@@ -54,20 +44,18 @@ impl Scope {
     }
 
     pub fn user_id(&self) -> Result<Uuid> {
-        self.principal.user_id.ok_or_else(|| {
-            ServiceError::Unauthenticated("sign in: send Authorization: Bearer <token>".into())
-        })
+        self.principal
+            .user_id
+            .ok_or_else(|| ServiceError::Unauthenticated("sign in: send Authorization: Bearer <token>".into()))
     }
 
     pub fn tenant_id(&self) -> Result<Uuid> {
-        self.principal
-            .tenant_id
-            .ok_or_else(|| ServiceError::BadInput {
-                field: None,
-                message:
-                    "choose a tenant: send the X-Tenant-Id header or a token with a tenant_id claim"
-                        .into(),
-            })
+        // Anonymous callers hear "sign in" first, not "choose a tenant".
+        self.user_id()?;
+        self.principal.tenant_id.ok_or_else(|| ServiceError::BadInput {
+            field: None,
+            message: "choose a tenant: send the X-Tenant-Id header or a token with a tenant_id claim".into(),
+        })
     }
 
     /// The request's transaction, begun on first use. Fails with UNAUTHENTICATED for anonymous
@@ -84,20 +72,13 @@ impl Scope {
                     [self.principal.tenant_id.into(), user.into()],
                 ))
                 .await?;
-            let role = row
-                .map(|r| r.try_get::<Option<MemberRole>>("", "role"))
-                .transpose()?
-                .flatten();
+            let role = row.map(|r| r.try_get::<Option<MemberRole>>("", "role")).transpose()?.flatten();
             *state = TxState::Open { tx, role };
         }
         if let TxState::Open { role, .. } = &*state {
             if let Some(tenant) = self.principal.tenant_id {
                 match role {
-                    None => {
-                        return Err(ServiceError::Forbidden(format!(
-                            "you are not a member of tenant {tenant}"
-                        )))
-                    }
+                    None => return Err(ServiceError::Forbidden(format!("you are not a member of tenant {tenant}"))),
                     Some(MemberRole::Pending) => {
                         return Err(ServiceError::Forbidden(format!(
                             "your membership of tenant {tenant} is pending approval"
@@ -119,12 +100,8 @@ impl Scope {
         self.tenant_id()?;
         drop(self.tx().await?);
         match &*self.state.lock().await {
-            TxState::Open {
-                role: Some(role), ..
-            } => Ok(*role),
-            _ => Err(ServiceError::Forbidden(
-                "not a member of this tenant".into(),
-            )),
+            TxState::Open { role: Some(role), .. } => Ok(*role),
+            _ => Err(ServiceError::Forbidden("not a member of this tenant".into())),
         }
     }
 
@@ -160,10 +137,7 @@ impl Scope {
 
 /// Within the current transaction, act in `tenant` (or none) from now on: used where a user
 /// writes to a tenant they are joining or creating. Row-level security still applies.
-pub(crate) async fn set_tenant_setting(
-    tx: &DatabaseTransaction,
-    tenant: Option<Uuid>,
-) -> Result<()> {
+pub(crate) async fn set_tenant_setting(tx: &DatabaseTransaction, tenant: Option<Uuid>) -> Result<()> {
     tx.execute_raw(Statement::from_sql_and_values(
         DbBackend::Postgres,
         "SELECT set_config('app.tenant_id', $1, true)",

@@ -26,9 +26,7 @@ pub async fn me(scope: &Scope) -> Result<users::Model> {
         return Ok(user);
     }
     let email = scope.principal().email.clone().ok_or_else(|| {
-        ServiceError::Unauthenticated(format!(
-            "user {id} is not known here and the token has no email claim"
-        ))
+        ServiceError::Unauthenticated(format!("user {id} is not known here and the token has no email claim"))
     })?;
     let user = users::ActiveModel {
         id: Set(id),
@@ -42,20 +40,14 @@ pub async fn me(scope: &Scope) -> Result<users::Model> {
 /// Users by id, as far as the caller may see them (themselves and fellow members of the tenant).
 pub async fn users_by_ids(scope: &Scope, ids: &[Uuid]) -> Result<Vec<users::Model>> {
     let tx = scope.tx().await?;
-    Ok(users::Entity::find()
-        .filter(users::Column::Id.is_in(ids.iter().copied()))
-        .all(&*tx)
-        .await?)
+    Ok(users::Entity::find().filter(users::Column::Id.is_in(ids.iter().copied())).all(&*tx).await?)
 }
 
 /// The tenant in scope.
 pub async fn current_tenant(scope: &Scope) -> Result<tenants::Model> {
     let id = scope.tenant_id()?;
     let tx = scope.tx().await?;
-    tenants::Entity::find_by_id(id)
-        .one(&*tx)
-        .await?
-        .found("tenant", id)
+    tenants::Entity::find_by_id(id).one(&*tx).await?.found("tenant", id)
 }
 
 /// Every tenant the caller belongs to, with their role there (pending ones included, so a user
@@ -69,10 +61,7 @@ pub async fn my_tenants(scope: &Scope) -> Result<Vec<(tenants::Model, MemberRole
         .order_by_asc(tenant_members::Column::CreatedAt)
         .all(&*tx)
         .await?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|(m, t)| t.map(|t| (t, m.role)))
-        .collect())
+    Ok(rows.into_iter().filter_map(|(m, t)| t.map(|t| (t, m.role))).collect())
 }
 
 #[derive(InputObject, Clone, Debug, Default)]
@@ -118,11 +107,7 @@ pub async fn members(
             (col, o.direction.into())
         })
         .collect();
-    let order = if order.is_empty() {
-        vec![(C::CreatedAt, Order::Asc)]
-    } else {
-        order
-    };
+    let order = if order.is_empty() { vec![(C::CreatedAt, Order::Asc)] } else { order };
     query::page(scope, select, &order, args).await
 }
 
@@ -180,16 +165,10 @@ pub struct InviteMemberInput {
 
 /// Invite someone by email. Admins and owners may; nobody may grant a role above their own.
 /// Returns the invitation and the one-time token to send to the invitee (only its hash is kept).
-pub async fn invite_member(
-    scope: &Scope,
-    input: InviteMemberInput,
-) -> Result<(invitations::Model, String)> {
+pub async fn invite_member(scope: &Scope, input: InviteMemberInput) -> Result<(invitations::Model, String)> {
     let mine = scope.require(MemberRole::Admin, "invite members").await?;
     if input.role == MemberRole::Pending {
-        return Err(ServiceError::bad_input(
-            "role",
-            "an invitation cannot grant the pending role",
-        ));
+        return Err(ServiceError::bad_input("role", "an invitation cannot grant the pending role"));
     }
     if rank(input.role) > rank(mine) {
         return Err(ServiceError::Forbidden(format!(
@@ -216,12 +195,7 @@ pub async fn invite_member(
 pub async fn accept_invitation(scope: &Scope, token: &str) -> Result<tenant_members::Model> {
     let user = me(scope).await?;
     let tenant = parse_invitation_token(token)?;
-    let invalid = || {
-        ServiceError::bad_input(
-            "token",
-            "this invitation token is invalid or was already used",
-        )
-    };
+    let invalid = || ServiceError::bad_input("token", "this invitation token is invalid or was already used");
     let tx = scope.tx().await?;
     set_tenant_setting(&tx, Some(tenant)).await?;
     let invitation = query::scoped_to::<invitations::Entity>(tenant)?
@@ -233,10 +207,7 @@ pub async fn accept_invitation(scope: &Scope, token: &str) -> Result<tenant_memb
         return Err(invalid());
     }
     if invitation.expires_at < Utc::now() {
-        return Err(ServiceError::bad_input(
-            "token",
-            "this invitation has expired; ask for a new one",
-        ));
+        return Err(ServiceError::bad_input("token", "this invitation has expired; ask for a new one"));
     }
     if invitation.email != user.email {
         return Err(ServiceError::Forbidden(format!(
@@ -282,25 +253,16 @@ pub async fn accept_invitation(scope: &Scope, token: &str) -> Result<tenant_memb
 
 /// Change a member's role. Admins and owners may, never above their own role; only owners
 /// touch owners, and the last owner stays an owner.
-pub async fn update_member_role(
-    scope: &Scope,
-    member_id: Uuid,
-    role: MemberRole,
-) -> Result<tenant_members::Model> {
+pub async fn update_member_role(scope: &Scope, member_id: Uuid, role: MemberRole) -> Result<tenant_members::Model> {
     let mine = scope.require(MemberRole::Admin, "change roles").await?;
     let member = query::get::<tenant_members::Entity>(scope, "member", member_id).await?;
     if rank(role) > rank(mine) || (member.role == MemberRole::Owner && mine != MemberRole::Owner) {
-        return Err(ServiceError::Forbidden(
-            "only owners can make or unmake owners".into(),
-        ));
+        return Err(ServiceError::Forbidden("only owners can make or unmake owners".into()));
     }
     if member.role == MemberRole::Owner && role != MemberRole::Owner {
         ensure_another_owner(scope, member_id).await?;
     }
-    let model = tenant_members::ActiveModel {
-        role: Set(role),
-        ..Default::default()
-    };
+    let model = tenant_members::ActiveModel { role: Set(role), ..Default::default() };
     query::update(scope, "member", member_id, model).await
 }
 
@@ -310,9 +272,7 @@ pub async fn remove_member(scope: &Scope, member_id: Uuid) -> Result<tenant_memb
     if member.user_id != scope.user_id()? {
         let mine = scope.require(MemberRole::Admin, "remove members").await?;
         if member.role == MemberRole::Owner && mine != MemberRole::Owner {
-            return Err(ServiceError::Forbidden(
-                "only owners can remove owners".into(),
-            ));
+            return Err(ServiceError::Forbidden("only owners can remove owners".into()));
         }
     }
     if member.role == MemberRole::Owner {
@@ -338,16 +298,12 @@ async fn ensure_another_owner(scope: &Scope, except: Uuid) -> Result<()> {
 fn normalize_email(email: &str) -> Result<String> {
     let e = email.trim().to_lowercase();
     let valid = e.len() <= 320
-        && e.split_once('@')
-            .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.'))
+        && e.split_once('@').is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.'))
         && !e.contains(char::is_whitespace);
     if valid {
         Ok(e)
     } else {
-        Err(ServiceError::bad_input(
-            "email",
-            format!("{email:?} is not an email address"),
-        ))
+        Err(ServiceError::bad_input("email", format!("{email:?} is not an email address")))
     }
 }
 
@@ -367,8 +323,5 @@ fn parse_invitation_token(token: &str) -> Result<Uuid> {
 }
 
 fn hash_token(token: &str) -> String {
-    Sha256::digest(token.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }

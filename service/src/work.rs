@@ -3,9 +3,7 @@
 use async_graphql::{InputObject, MaybeUndefined};
 use entity::sea_orm_active_enums::{MemberRole, TaskPriority, TaskStatus};
 use entity::{projects, tasks, tenant_members};
-use sea_orm::{
-    ActiveValue, ColumnTrait, ConnectionTrait, DbBackend, Order, QueryFilter, Set, Statement,
-};
+use sea_orm::{ActiveValue, ColumnTrait, ConnectionTrait, DbBackend, Order, QueryFilter, Set, Statement};
 use uuid::Uuid;
 
 use crate::error::{Result, ServiceError};
@@ -105,26 +103,15 @@ pub async fn create_project(scope: &Scope, input: CreateProjectInput) -> Result<
         name: Set(required_text("name", &input.name, 200)?),
         description: Set(input.description),
         owner_id: Set(Some(owner)),
-        repository_url: Set(input
-            .repository_url
-            .map(|u| check_url("repositoryUrl", u))
-            .transpose()?),
+        repository_url: Set(input.repository_url.map(|u| check_url("repositoryUrl", u)).transpose()?),
         github_repo_id: Set(input.github_repo_id),
-        default_branch: Set(required_text(
-            "defaultBranch",
-            input.default_branch.as_deref().unwrap_or("main"),
-            200,
-        )?),
+        default_branch: Set(required_text("defaultBranch", input.default_branch.as_deref().unwrap_or("main"), 200)?),
         ..Default::default()
     };
     query::insert(scope, model).await
 }
 
-pub async fn update_project(
-    scope: &Scope,
-    id: Uuid,
-    input: UpdateProjectInput,
-) -> Result<projects::Model> {
+pub async fn update_project(scope: &Scope, id: Uuid, input: UpdateProjectInput) -> Result<projects::Model> {
     scope.require(MemberRole::Member, "update projects").await?;
     let mut model = projects::ActiveModel::default();
     if let Some(name) = input.name {
@@ -135,12 +122,7 @@ pub async fn update_project(
         ensure_member(scope, "ownerId", owner).await?;
     }
     model.owner_id = maybe(input.owner_id);
-    model.repository_url = maybe(
-        input
-            .repository_url
-            .map_value(|u| check_url("repositoryUrl", u))
-            .transpose()?,
-    );
+    model.repository_url = maybe(input.repository_url.map_value(|u| check_url("repositoryUrl", u)).transpose()?);
     model.github_repo_id = maybe(input.github_repo_id);
     if let Some(branch) = input.default_branch {
         model.default_branch = Set(required_text("defaultBranch", &branch, 200)?);
@@ -150,9 +132,7 @@ pub async fn update_project(
 
 /// Deletes the project and, by cascade, its tasks.
 pub async fn delete_project(scope: &Scope, id: Uuid) -> Result<projects::Model> {
-    scope
-        .require(MemberRole::Manager, "delete projects")
-        .await?;
+    scope.require(MemberRole::Manager, "delete projects").await?;
     query::delete::<projects::Entity>(scope, "project", id).await
 }
 
@@ -261,16 +241,11 @@ pub async fn create_task(scope: &Scope, input: CreateTaskInput) -> Result<tasks:
     if let Some(parent_id) = input.parent_id {
         let parent = query::get::<tasks::Entity>(scope, "task", parent_id)
             .await
-            .map_err(|_| {
-                ServiceError::bad_input("parentId", format!("no task {parent_id} in this tenant"))
-            })?;
+            .map_err(|_| ServiceError::bad_input("parentId", format!("no task {parent_id} in this tenant")))?;
         match (project_id, parent.project_id) {
             (None, inherited) => project_id = inherited,
             (Some(p), Some(pp)) if p != pp => {
-                return Err(ServiceError::bad_input(
-                    "projectId",
-                    "a subtask must be in its parent's project",
-                ))
+                return Err(ServiceError::bad_input("projectId", "a subtask must be in its parent's project"))
             }
             _ => {}
         }
@@ -327,16 +302,11 @@ pub async fn delete_task(scope: &Scope, id: Uuid) -> Result<tasks::Model> {
 /// A task may not become a descendant of itself.
 async fn ensure_no_cycle(scope: &Scope, task: Uuid, new_parent: Uuid) -> Result<()> {
     if task == new_parent {
-        return Err(ServiceError::bad_input(
-            "parentId",
-            "a task cannot be its own parent",
-        ));
+        return Err(ServiceError::bad_input("parentId", "a task cannot be its own parent"));
     }
     let parent = query::get::<tasks::Entity>(scope, "task", new_parent)
         .await
-        .map_err(|_| {
-            ServiceError::bad_input("parentId", format!("no task {new_parent} in this tenant"))
-        })?;
+        .map_err(|_| ServiceError::bad_input("parentId", format!("no task {new_parent} in this tenant")))?;
     // Walk up from the new parent; row-level security keeps the walk inside the tenant.
     let tx = scope.tx().await?;
     let row = tx
@@ -349,10 +319,7 @@ async fn ensure_no_cycle(scope: &Scope, task: Uuid, new_parent: Uuid) -> Result<
             [parent.tenant_id.into(), new_parent.into(), task.into()],
         ))
         .await?;
-    let cycle = row
-        .map(|r| r.try_get::<bool>("", "cycle"))
-        .transpose()?
-        .unwrap_or(false);
+    let cycle = row.map(|r| r.try_get::<bool>("", "cycle")).transpose()?.unwrap_or(false);
     if cycle {
         return Err(ServiceError::bad_input(
             "parentId",
@@ -365,11 +332,7 @@ async fn ensure_no_cycle(scope: &Scope, task: Uuid, new_parent: Uuid) -> Result<
 // ---------------------------------------------------------------- helpers
 
 /// The requested order, or `default` descending by creation when none was given.
-fn order_columns<O, C: Copy>(
-    order_by: &[O],
-    map: impl Fn(&O) -> (C, Order),
-    default: C,
-) -> Vec<(C, Order)> {
+fn order_columns<O, C: Copy>(order_by: &[O], map: impl Fn(&O) -> (C, Order), default: C) -> Vec<(C, Order)> {
     if order_by.is_empty() {
         vec![(default, Order::Asc)]
     } else {
@@ -392,32 +355,20 @@ where
 fn required_text(field: &str, value: &str, max: usize) -> Result<String> {
     let v = value.trim();
     if v.is_empty() {
-        return Err(ServiceError::bad_input(
-            field,
-            format!("{field} must not be empty"),
-        ));
+        return Err(ServiceError::bad_input(field, format!("{field} must not be empty")));
     }
     if v.chars().count() > max {
-        return Err(ServiceError::bad_input(
-            field,
-            format!("{field} must be at most {max} characters"),
-        ));
+        return Err(ServiceError::bad_input(field, format!("{field} must be at most {max} characters")));
     }
     Ok(v.to_string())
 }
 
 fn check_url(field: &str, url: String) -> Result<String> {
     let u = url.trim();
-    if (u.starts_with("https://") || u.starts_with("http://"))
-        && u.len() > 8
-        && !u.contains(char::is_whitespace)
-    {
+    if (u.starts_with("https://") || u.starts_with("http://")) && u.len() > 8 && !u.contains(char::is_whitespace) {
         Ok(u.to_string())
     } else {
-        Err(ServiceError::bad_input(
-            field,
-            format!("{field} must be an http(s) URL"),
-        ))
+        Err(ServiceError::bad_input(field, format!("{field} must be an http(s) URL")))
     }
 }
 
@@ -429,9 +380,6 @@ async fn ensure_member(scope: &Scope, field: &str, user: Uuid) -> Result<Uuid> {
     let tx = scope.tx().await?;
     match select.one(&*tx).await? {
         Some(_) => Ok(user),
-        None => Err(ServiceError::bad_input(
-            field,
-            format!("user {user} is not a member of this tenant"),
-        )),
+        None => Err(ServiceError::bad_input(field, format!("user {user} is not a member of this tenant"))),
     }
 }

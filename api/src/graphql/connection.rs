@@ -10,9 +10,7 @@ impl CursorType for Cursor {
     type Error = String;
 
     fn decode_cursor(s: &str) -> Result<Self, Self::Error> {
-        decode_cursor("after", s)
-            .map(Cursor)
-            .map_err(|e| e.message())
+        decode_cursor("after", s).map(Cursor).map_err(|e| e.message())
     }
 
     fn encode_cursor(&self) -> String {
@@ -38,13 +36,7 @@ pub fn page_args(
     before: Option<String>,
 ) -> PageArgs {
     let want_total = ctx.look_ahead().field("totalCount").exists();
-    PageArgs {
-        first,
-        after,
-        last,
-        before,
-        want_total,
-    }
+    PageArgs { first, after, last, before, want_total }
 }
 
 pub fn connection<M, N: OutputType>(page: Page<M>, wrap: impl Fn(M) -> N) -> Conn<N> {
@@ -54,10 +46,6 @@ pub fn connection<M, N: OutputType>(page: Page<M>, wrap: impl Fn(M) -> N) -> Con
         page.has_next_page,
         TotalCount { total_count: total },
     );
-    conn.edges.extend(
-        page.items
-            .into_iter()
-            .map(|(offset, m)| Edge::new(Cursor(offset), wrap(m))),
-    );
+    conn.edges.extend(page.items.into_iter().map(|(offset, m)| Edge::new(Cursor(offset), wrap(m))));
     conn
 }

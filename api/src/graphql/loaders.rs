@@ -22,9 +22,7 @@ pub struct Key {
 
 fn uuid_of<E: EntityTrait>(model: &E::Model, column: &str) -> Option<Uuid> {
     let col = query::column::<E>(column).ok()?;
-    <Option<Uuid> as ValueType>::try_from(model.get(col))
-        .ok()
-        .flatten()
+    <Option<Uuid> as ValueType>::try_from(model.get(col)).ok().flatten()
 }
 
 impl<E> Loader<Uuid> for ById<E>
@@ -37,10 +35,7 @@ where
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, E::Model>, Self::Error> {
         let rows = query::by_column::<E>(&self.0, "id", keys).await?;
-        Ok(rows
-            .into_iter()
-            .filter_map(|m| uuid_of::<E>(&m, "id").map(|id| (id, m)))
-            .collect())
+        Ok(rows.into_iter().filter_map(|m| uuid_of::<E>(&m, "id").map(|id| (id, m))).collect())
     }
 }
 
@@ -80,21 +75,14 @@ pub struct Loaders {
 
 impl Loaders {
     pub fn new(scope: Arc<Scope>, cache: bool) -> Self {
-        Self {
-            scope,
-            cache,
-            made: Mutex::new(HashMap::new()),
-        }
+        Self { scope, cache, made: Mutex::new(HashMap::new()) }
     }
 
     fn get<L: Loader<K>, K>(&self, make: impl Fn(Arc<Scope>) -> L) -> Arc<DataLoader<L>>
     where
         K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
     {
-        let mut made = self
-            .made
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut made = self.made.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let entry = made.entry(TypeId::of::<L>()).or_insert_with(|| {
             let loader = DataLoader::new(make(self.scope.clone()), tokio::spawn);
             loader.enable_all_cache(self.cache);
@@ -113,25 +101,16 @@ impl Loaders {
         E: EntityTrait + Send + Sync,
         E::Model: Send + Sync,
     {
-        self.get::<ById<E>, Uuid>(|s| ById(s, PhantomData))
-            .load_one(id)
-            .await
+        self.get::<ById<E>, Uuid>(|s| ById(s, PhantomData)).load_one(id).await
     }
 
     /// The rows of `E` whose `column` is `value` (children of a parent), batched likewise.
-    pub async fn many<E>(
-        &self,
-        column: &'static str,
-        value: Uuid,
-    ) -> async_graphql::Result<Vec<E::Model>>
+    pub async fn many<E>(&self, column: &'static str, value: Uuid) -> async_graphql::Result<Vec<E::Model>>
     where
         E: EntityTrait + Send + Sync,
         E::Model: Send + Sync,
     {
-        let rows = self
-            .get::<ByKey<E>, Key>(|s| ByKey(s, PhantomData))
-            .load_one(Key { column, value })
-            .await?;
+        let rows = self.get::<ByKey<E>, Key>(|s| ByKey(s, PhantomData)).load_one(Key { column, value }).await?;
         Ok(rows.unwrap_or_default())
     }
 }

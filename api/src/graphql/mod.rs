@@ -10,8 +10,7 @@ use std::sync::Arc;
 use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery};
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
 use async_graphql::{
-    Context, MergedObject, MergedSubscription, Object, Schema, ServerError, ServerResult,
-    SimpleObject, Variables,
+    Context, MergedObject, MergedSubscription, Object, Schema, ServerError, ServerResult, SimpleObject, Variables,
 };
 use service::Scope;
 
@@ -31,16 +30,12 @@ pub struct Subscription(work::WorkSubscription);
 pub type AtlasSchema = Schema<Query, Mutation, Subscription>;
 
 pub fn build_schema(config: &Config, events: Option<EventHub>) -> AtlasSchema {
-    let mut builder = Schema::build(
-        Query::default(),
-        Mutation::default(),
-        Subscription::default(),
-    )
-    .limit_depth(config.max_depth)
-    .limit_complexity(config.max_complexity)
-    .limit_recursive_depth(64)
-    .limit_directives(20)
-    .extension(AliasLimit(config.max_aliases));
+    let mut builder = Schema::build(Query::default(), Mutation::default(), Subscription::default())
+        .limit_depth(config.max_depth)
+        .limit_complexity(config.max_complexity)
+        .limit_recursive_depth(64)
+        .limit_directives(20)
+        .extension(AliasLimit(config.max_aliases));
     if let Some(events) = events {
         builder = builder.data(events);
     }
@@ -52,10 +47,7 @@ pub fn build_schema(config: &Config, events: Option<EventHub>) -> AtlasSchema {
 
 /// What a connection field costs: its children times the page size asked for (20 by default).
 pub fn page_cost(first: Option<i32>, last: Option<i32>, child_complexity: usize) -> usize {
-    let n = first
-        .or(last)
-        .unwrap_or(service::pagination::DEFAULT_PAGE_SIZE as i32)
-        .clamp(1, 100) as usize;
+    let n = first.or(last).unwrap_or(service::pagination::DEFAULT_PAGE_SIZE as i32).clamp(1, 100) as usize;
     n.saturating_mul(child_complexity).saturating_add(1)
 }
 
@@ -87,10 +79,7 @@ pub struct HealthQuery;
 impl HealthQuery {
     /// Answers without a token: whether the server is up, and its version.
     async fn health(&self) -> Health {
-        Health {
-            status: "ok",
-            version: env!("CARGO_PKG_VERSION"),
-        }
+        Health { status: "ok", version: env!("CARGO_PKG_VERSION") }
     }
 }
 
@@ -125,10 +114,7 @@ impl Extension for AliasLimitExtension {
         }
         if count > self.0 {
             return Err(ServerError::new(
-                format!(
-                    "the query has {count} aliases; at most {} are allowed",
-                    self.0
-                ),
+                format!("the query has {count} aliases; at most {} are allowed", self.0),
                 None,
             ));
         }
@@ -140,9 +126,7 @@ fn aliases(set: &SelectionSet) -> usize {
     set.items
         .iter()
         .map(|item| match &item.node {
-            Selection::Field(f) => {
-                usize::from(f.node.alias.is_some()) + aliases(&f.node.selection_set.node)
-            }
+            Selection::Field(f) => usize::from(f.node.alias.is_some()) + aliases(&f.node.selection_set.node),
             Selection::InlineFragment(f) => aliases(&f.node.selection_set.node),
             Selection::FragmentSpread(_) => 0,
         })

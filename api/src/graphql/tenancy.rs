@@ -77,11 +77,7 @@ impl Member {
         self.0.user_id
     }
     async fn user(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        Ok(ctx
-            .loaders()?
-            .one::<users::Entity>(self.0.user_id)
-            .await?
-            .map(User))
+        Ok(ctx.loaders()?.one::<users::Entity>(self.0.user_id).await?.map(User))
     }
     async fn role(&self) -> MemberRole {
         self.0.role
@@ -115,11 +111,7 @@ impl Invitation {
         self.0.accepted_at
     }
     async fn invited_by(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        Ok(ctx
-            .loaders()?
-            .one::<users::Entity>(self.0.invited_by)
-            .await?
-            .map(User))
+        Ok(ctx.loaders()?.one::<users::Entity>(self.0.invited_by).await?.map(User))
     }
     async fn created_at(&self) -> DateTime<FixedOffset> {
         self.0.created_at
@@ -157,13 +149,7 @@ impl TenancyQuery {
     /// Every tenant you belong to, with your role there.
     async fn my_tenants(&self, ctx: &Context<'_>) -> Result<Vec<TenantMembership>> {
         let rows = tenancy::my_tenants(ctx.scope()?).await?;
-        Ok(rows
-            .into_iter()
-            .map(|(t, role)| TenantMembership {
-                tenant: Tenant(t),
-                role,
-            })
-            .collect())
+        Ok(rows.into_iter().map(|(t, role)| TenantMembership { tenant: Tenant(t), role }).collect())
     }
 
     /// The members of the tenant.
@@ -177,10 +163,10 @@ impl TenancyQuery {
         last: Option<i32>,
         before: Option<String>,
         filter: Option<MemberFilter>,
-        #[graphql(default)] order_by: Vec<MemberOrderBy>,
+        order_by: Option<Vec<MemberOrderBy>>,
     ) -> Result<Conn<Member>> {
         let args = page_args(ctx, first, after, last, before);
-        let page = tenancy::members(ctx.scope()?, filter, order_by, &args).await?;
+        let page = tenancy::members(ctx.scope()?, filter, order_by.unwrap_or_default(), &args).await?;
         Ok(connection(page, Member))
     }
 }
@@ -196,35 +182,19 @@ impl TenancyMutation {
     }
 
     /// Invite someone by email (admins and owners).
-    async fn invite_member(
-        &self,
-        ctx: &Context<'_>,
-        input: InviteMemberInput,
-    ) -> Result<InviteMemberPayload> {
+    async fn invite_member(&self, ctx: &Context<'_>, input: InviteMemberInput) -> Result<InviteMemberPayload> {
         let (invitation, token) = tenancy::invite_member(ctx.scope()?, input).await?;
-        Ok(InviteMemberPayload {
-            invitation: Invitation(invitation),
-            token,
-        })
+        Ok(InviteMemberPayload { invitation: Invitation(invitation), token })
     }
 
     /// Join the tenant an invitation token is for; the invitation must be to your email.
     async fn accept_invitation(&self, ctx: &Context<'_>, token: String) -> Result<Member> {
-        Ok(Member(
-            tenancy::accept_invitation(ctx.scope()?, &token).await?,
-        ))
+        Ok(Member(tenancy::accept_invitation(ctx.scope()?, &token).await?))
     }
 
     /// Change a member's role (admins and owners; never above your own role).
-    async fn update_member_role(
-        &self,
-        ctx: &Context<'_>,
-        id: Uuid,
-        role: MemberRole,
-    ) -> Result<Member> {
-        Ok(Member(
-            tenancy::update_member_role(ctx.scope()?, id, role).await?,
-        ))
+    async fn update_member_role(&self, ctx: &Context<'_>, id: Uuid, role: MemberRole) -> Result<Member> {
+        Ok(Member(tenancy::update_member_role(ctx.scope()?, id, role).await?))
     }
 
     /// Remove a member (admins and owners), or leave the tenant (your own membership).

@@ -6,8 +6,8 @@ use entity::{projects, tasks, users};
 use futures_util::{Stream, StreamExt};
 use service::events::ChangeOp;
 use service::work::{
-    self, CreateProjectInput, CreateTaskInput, ProjectFilter, ProjectOrderBy, TaskFilter,
-    TaskOrderBy, UpdateProjectInput, UpdateTaskInput,
+    self, CreateProjectInput, CreateTaskInput, ProjectFilter, ProjectOrderBy, TaskFilter, TaskOrderBy,
+    UpdateProjectInput, UpdateTaskInput,
 };
 use service::Page;
 use tokio_stream::wrappers::BroadcastStream;
@@ -67,10 +67,7 @@ impl Project {
         last: Option<i32>,
         before: Option<String>,
     ) -> Result<Conn<Task>> {
-        let rows = ctx
-            .loaders()?
-            .many::<tasks::Entity>("project_id", self.0.id)
-            .await?;
+        let rows = ctx.loaders()?.many::<tasks::Entity>("project_id", self.0.id).await?;
         let page = Page::from_loaded(rows, &page_args(ctx, first, after, last, before))?;
         Ok(connection(page, Task))
     }
@@ -109,11 +106,7 @@ impl Task {
         let Some(id) = self.0.project_id else {
             return Ok(None);
         };
-        Ok(ctx
-            .loaders()?
-            .one::<projects::Entity>(id)
-            .await?
-            .map(Project))
+        Ok(ctx.loaders()?.one::<projects::Entity>(id).await?.map(Project))
     }
     async fn parent_id(&self) -> Option<Uuid> {
         self.0.parent_id
@@ -133,10 +126,7 @@ impl Task {
         last: Option<i32>,
         before: Option<String>,
     ) -> Result<Conn<Task>> {
-        let rows = ctx
-            .loaders()?
-            .many::<tasks::Entity>("parent_id", self.0.id)
-            .await?;
+        let rows = ctx.loaders()?.many::<tasks::Entity>("parent_id", self.0.id).await?;
         let page = Page::from_loaded(rows, &page_args(ctx, first, after, last, before))?;
         Ok(connection(page, Task))
     }
@@ -173,13 +163,10 @@ impl WorkQuery {
         last: Option<i32>,
         before: Option<String>,
         filter: Option<ProjectFilter>,
-        #[graphql(default)] order_by: Vec<ProjectOrderBy>,
+        order_by: Option<Vec<ProjectOrderBy>>,
     ) -> Result<Conn<Project>> {
         let args = page_args(ctx, first, after, last, before);
-        Ok(connection(
-            work::projects(ctx.scope()?, filter, order_by, &args).await?,
-            Project,
-        ))
+        Ok(connection(work::projects(ctx.scope()?, filter, order_by.unwrap_or_default(), &args).await?, Project))
     }
 
     async fn task(&self, ctx: &Context<'_>, id: Uuid) -> Result<Task> {
@@ -196,13 +183,10 @@ impl WorkQuery {
         last: Option<i32>,
         before: Option<String>,
         filter: Option<TaskFilter>,
-        #[graphql(default)] order_by: Vec<TaskOrderBy>,
+        order_by: Option<Vec<TaskOrderBy>>,
     ) -> Result<Conn<Task>> {
         let args = page_args(ctx, first, after, last, before);
-        Ok(connection(
-            work::tasks(ctx.scope()?, filter, order_by, &args).await?,
-            Task,
-        ))
+        Ok(connection(work::tasks(ctx.scope()?, filter, order_by.unwrap_or_default(), &args).await?, Task))
     }
 }
 
@@ -211,22 +195,11 @@ pub struct WorkMutation;
 
 #[Object]
 impl WorkMutation {
-    async fn create_project(
-        &self,
-        ctx: &Context<'_>,
-        input: CreateProjectInput,
-    ) -> Result<Project> {
+    async fn create_project(&self, ctx: &Context<'_>, input: CreateProjectInput) -> Result<Project> {
         Ok(Project(work::create_project(ctx.scope()?, input).await?))
     }
-    async fn update_project(
-        &self,
-        ctx: &Context<'_>,
-        id: Uuid,
-        input: UpdateProjectInput,
-    ) -> Result<Project> {
-        Ok(Project(
-            work::update_project(ctx.scope()?, id, input).await?,
-        ))
+    async fn update_project(&self, ctx: &Context<'_>, id: Uuid, input: UpdateProjectInput) -> Result<Project> {
+        Ok(Project(work::update_project(ctx.scope()?, id, input).await?))
     }
     /// Delete a project and its tasks (managers and above); returns what was deleted.
     async fn delete_project(&self, ctx: &Context<'_>, id: Uuid) -> Result<Project> {
@@ -235,12 +208,7 @@ impl WorkMutation {
     async fn create_task(&self, ctx: &Context<'_>, input: CreateTaskInput) -> Result<Task> {
         Ok(Task(work::create_task(ctx.scope()?, input).await?))
     }
-    async fn update_task(
-        &self,
-        ctx: &Context<'_>,
-        id: Uuid,
-        input: UpdateTaskInput,
-    ) -> Result<Task> {
+    async fn update_task(&self, ctx: &Context<'_>, id: Uuid, input: UpdateTaskInput) -> Result<Task> {
         Ok(Task(work::update_task(ctx.scope()?, id, input).await?))
     }
     /// Delete a task and its subtasks; returns what was deleted.
@@ -286,9 +254,7 @@ impl WorkSubscription {
                 if event.tenant_id != tenant || event.entity != "tasks" {
                     return None;
                 }
-                if id.is_some_and(|want| want != event.id)
-                    || project_id.is_some_and(|p| Some(p) != event.parent_id)
-                {
+                if id.is_some_and(|want| want != event.id) || project_id.is_some_and(|p| Some(p) != event.parent_id) {
                     return None;
                 }
                 let task = match event.op {
@@ -297,12 +263,7 @@ impl WorkSubscription {
                 };
                 // Each event reads in a transaction of its own; none is left open between events.
                 let _ = scope.finish(false).await;
-                Some(TaskEvent {
-                    op: event.op,
-                    id: event.id,
-                    project_id: event.parent_id,
-                    task: task.map(Task),
-                })
+                Some(TaskEvent { op: event.op, id: event.id, project_id: event.parent_id, task: task.map(Task) })
             }
         }))
     }

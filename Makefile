@@ -1,0 +1,67 @@
+# Atlas: `make run` serves GraphQL on a local database; `make test` runs every test.
+# Set DATABASE_URL (app role) and DIRECT_URL (owner) to use your own PostgreSQL 16 + pgvector;
+# unset, a local cluster is installed and started by scripts/db.sh.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+USER_DATABASE_URL := $(DATABASE_URL)
+ifeq ($(strip $(USER_DATABASE_URL)),)
+export DATABASE_URL := postgres://atlas_app:atlas_app_dev@127.0.0.1:54329/atlas
+export DIRECT_URL := postgres://atlas_owner:atlas_owner_dev@127.0.0.1:54329/atlas
+export TEST_DATABASE_URL ?= postgres://atlas_app:atlas_app_dev@127.0.0.1:54329/atlas_test
+export TEST_DIRECT_URL ?= postgres://atlas_owner:atlas_owner_dev@127.0.0.1:54329/atlas_test
+else
+export DIRECT_URL ?= $(DATABASE_URL)
+export TEST_DATABASE_URL ?= $(DATABASE_URL)
+export TEST_DIRECT_URL ?= $(DIRECT_URL)
+endif
+
+ATLAS := cargo run -q -p api --bin atlas --
+
+.PHONY: help db db-stop assets migrate run test entities schema check-generated lint fmt
+
+help:
+	@echo "make run      serve GraphQL + GraphiQL on http://127.0.0.1:8080/graphql (local database)"
+	@echo "make test     run every test against a real PostgreSQL"
+	@echo "make db | db-stop | migrate | entities | schema | check-generated | lint | fmt"
+
+db:
+	@DATABASE_URL='$(USER_DATABASE_URL)' scripts/db.sh start
+
+db-stop:
+	@scripts/db.sh stop
+
+assets:
+	@scripts/graphiql-assets.sh
+
+migrate: db
+	@$(ATLAS) migrate
+
+run: db assets
+	@$(ATLAS) migrate
+	@$(ATLAS) seed-demo
+	@$(ATLAS) serve
+
+test: db assets
+	@DATABASE_URL='$(TEST_DATABASE_URL)' DIRECT_URL='$(TEST_DIRECT_URL)' $(ATLAS) migrate
+	cargo test --workspace
+
+# Generated artefacts: entity/ from the migrations, schema.graphql from the api crate.
+entities:
+	@scripts/entities.sh
+
+schema:
+	@$(ATLAS) schema > schema.graphql
+	@echo "schema: wrote schema.graphql"
+
+check-generated:
+	@scripts/entities.sh --check
+	@$(ATLAS) schema | diff -u schema.graphql - || { echo "schema.graphql is stale: run 'make schema'" >&2; exit 1; }
+	@echo "schema: up to date"
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets -- -D warnings
+
+fmt:
+	cargo fmt --all

@@ -1,0 +1,182 @@
+//! Test harness: a real Atlas server (its own HTTP listener, pool and LISTEN connection) on the
+//! test database, and helpers to make users and tenants through the GraphQL API itself. Every
+//! test makes its own tenants, so tests share one database and run in parallel.
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use api::auth::Keys;
+use api::config::Config;
+use api::server;
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection, DbBackend, Statement};
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub keys: Keys,
+    pub config: Config,
+}
+
+pub struct TestUser {
+    pub id: Uuid,
+    pub email: String,
+    /// A token without a tenant claim; requests choose the tenant with X-Tenant-Id.
+    pub token: String,
+}
+
+fn env_or(name: &str, default: &str) -> String {
+    std::env::var(name).ok().filter(|v| !v.is_empty()).unwrap_or_else(|| default.to_string())
+}
+
+pub fn test_config() -> Config {
+    let mut config = Config::from_env().expect("config");
+    config.database_url = env_or("TEST_DATABASE_URL", "postgres://atlas_app:atlas_app_dev@127.0.0.1:54329/atlas_test");
+    config.direct_url = env_or("TEST_DIRECT_URL", "postgres://atlas_owner:atlas_owner_dev@127.0.0.1:54329/atlas_test");
+    config.db_pool_size = 5;
+    config.workers = 1;
+    config.jwt_secret = "test-secret".into();
+    config
+}
+
+impl TestApp {
+    pub async fn start() -> Self {
+        Self::start_with(test_config()).await
+    }
+
+    pub async fn start_with(config: Config) -> Self {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let server_config = config.clone();
+        std::thread::spawn(move || {
+            actix_web::rt::System::new().block_on(async move {
+                let state = server::state(server_config).await.expect("server state");
+                let srv = server::run(state, listener).expect("server");
+                ready_tx.send(()).expect("ready");
+                let _ = srv.await;
+            })
+        });
+        ready_rx.recv_timeout(Duration::from_secs(30)).expect("server did not start");
+        Self {
+            base: format!("http://{addr}"),
+            client: reqwest::Client::new(),
+            keys: Keys::new(&config.jwt_secret),
+            config,
+        }
+    }
+
+    pub fn ws_url(&self) -> String {
+        format!("{}/graphql", self.base.replace("http://", "ws://"))
+    }
+
+    /// A new user, known to Atlas once their first request provisions them from the token.
+    pub async fn user(&self) -> TestUser {
+        let id = Uuid::now_v7();
+        let email = format!("u{}@test.atlas", id.simple());
+        let token = self.keys.mint(id, None, Some(email.clone()), 3600).expect("token");
+        let user = TestUser { id, email, token };
+        let me = self.gql(&user, None, "{ me { id } }", json!({})).await;
+        assert_eq!(me["data"]["me"]["id"], json!(id.to_string()), "{me}");
+        user
+    }
+
+    /// A new tenant owned by `owner`, made with `createTenant`.
+    pub async fn tenant(&self, owner: &TestUser) -> Uuid {
+        let slug = format!("t-{}", Uuid::now_v7().simple());
+        let res = self
+            .gql(
+                owner,
+                None,
+                "mutation($i: CreateTenantInput!) { createTenant(input: $i) { id } }",
+                json!({ "i": { "slug": slug, "name": "Test tenant" } }),
+            )
+            .await;
+        let id = res["data"]["createTenant"]["id"].as_str().unwrap_or_else(|| panic!("createTenant: {res}"));
+        Uuid::parse_str(id).expect("uuid")
+    }
+
+    /// Adds `user` to `tenant` with `role` through an invitation from `admin`.
+    pub async fn join(&self, admin: &TestUser, tenant: Uuid, user: &TestUser, role: &str) -> Uuid {
+        let res = self
+            .gql(
+                admin,
+                Some(tenant),
+                "mutation($i: InviteMemberInput!) { inviteMember(input: $i) { token } }",
+                json!({ "i": { "email": user.email, "role": role } }),
+            )
+            .await;
+        let token = res["data"]["inviteMember"]["token"].as_str().unwrap_or_else(|| panic!("invite: {res}"));
+        let res = self
+            .gql(user, None, "mutation($t: String!) { acceptInvitation(token: $t) { id } }", json!({ "t": token }))
+            .await;
+        let id = res["data"]["acceptInvitation"]["id"].as_str().unwrap_or_else(|| panic!("accept: {res}"));
+        Uuid::parse_str(id).expect("uuid")
+    }
+
+    pub async fn gql(&self, user: &TestUser, tenant: Option<Uuid>, query: &str, variables: Value) -> Value {
+        self.gql_raw(Some(&format!("Bearer {}", user.token)), tenant, query, variables).await
+    }
+
+    pub async fn gql_raw(&self, auth: Option<&str>, tenant: Option<Uuid>, query: &str, variables: Value) -> Value {
+        let mut req =
+            self.client.post(format!("{}/graphql", self.base)).json(&json!({ "query": query, "variables": variables }));
+        if let Some(auth) = auth {
+            req = req.header("authorization", auth);
+        }
+        if let Some(tenant) = tenant {
+            req = req.header("x-tenant-id", tenant.to_string());
+        }
+        let resp = req.send().await.expect("request");
+        let status = resp.status();
+        assert!(status.as_u16() < 500, "server error {status}");
+        resp.json().await.expect("json body")
+    }
+
+    /// SQL statements this server has sent so far, read from its Prometheus endpoint.
+    pub async fn statements(&self) -> u64 {
+        let text = self
+            .client
+            .get(format!("{}/metrics", self.base))
+            .send()
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .expect("body");
+        text.lines()
+            .find_map(|l| l.strip_prefix("atlas_db_statements_total "))
+            .and_then(|v| v.trim().parse().ok())
+            .expect("atlas_db_statements_total")
+    }
+
+    /// The owner's connection (bypasses row-level security): only to arrange states the API
+    /// deliberately cannot reach, and to prove what the database itself refuses.
+    pub async fn owner_db(&self) -> DatabaseConnection {
+        Database::connect(self.config.direct_url.as_str()).await.expect("owner db")
+    }
+
+    /// A raw connection as the app role, the server's own database user.
+    pub async fn app_db(&self) -> DatabaseConnection {
+        Database::connect(self.config.database_url.as_str()).await.expect("app db")
+    }
+}
+
+pub async fn exec(db: &DatabaseConnection, sql: &str, values: Vec<sea_orm::Value>) -> Result<u64, sea_orm::DbErr> {
+    db.execute_raw(Statement::from_sql_and_values(DbBackend::Postgres, sql, values)).await.map(|r| r.rows_affected())
+}
+
+/// The `extensions.code` of the first error, panicking with the response when there is none.
+pub fn code(res: &Value) -> &str {
+    res["errors"][0]["extensions"]["code"].as_str().unwrap_or_else(|| panic!("expected an error with a code: {res}"))
+}
+
+pub fn data<'a>(res: &'a Value, path: &str) -> &'a Value {
+    assert!(res.get("errors").is_none(), "unexpected errors: {res}");
+    path.split('.').fold(&res["data"], |v, k| &v[k])
+}
+
+pub fn id(v: &Value) -> Uuid {
+    Uuid::parse_str(v.as_str().unwrap_or_else(|| panic!("not an id: {v}"))).expect("uuid")
+}
