@@ -5,11 +5,12 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 USER_DATABASE_URL := $(DATABASE_URL)
+export ATLAS_PG_PORT ?= 54329
 ifeq ($(strip $(USER_DATABASE_URL)),)
-export DATABASE_URL := postgres://atlas_app:atlas_app_dev@127.0.0.1:54329/atlas
-export DIRECT_URL := postgres://atlas_owner:atlas_owner_dev@127.0.0.1:54329/atlas
-export TEST_DATABASE_URL ?= postgres://atlas_app:atlas_app_dev@127.0.0.1:54329/atlas_test
-export TEST_DIRECT_URL ?= postgres://atlas_owner:atlas_owner_dev@127.0.0.1:54329/atlas_test
+export DATABASE_URL := postgres://atlas_app:atlas_app_dev@127.0.0.1:$(ATLAS_PG_PORT)/atlas
+export DIRECT_URL := postgres://atlas_owner:atlas_owner_dev@127.0.0.1:$(ATLAS_PG_PORT)/atlas
+export TEST_DATABASE_URL ?= postgres://atlas_app:atlas_app_dev@127.0.0.1:$(ATLAS_PG_PORT)/atlas_test
+export TEST_DIRECT_URL ?= postgres://atlas_owner:atlas_owner_dev@127.0.0.1:$(ATLAS_PG_PORT)/atlas_test
 else
 export DIRECT_URL ?= $(DATABASE_URL)
 export TEST_DATABASE_URL ?= $(DATABASE_URL)

@@ -93,7 +93,12 @@ EOF
   mkdir -p "$SOCK"; [[ $(id -u) -eq 0 ]] && chown postgres "$SOCK"
   touch "$LOG"; [[ $(id -u) -eq 0 ]] && chown postgres "$LOG"
   if ! as_pg "$BIN/pg_ctl" -D "$DATA" status >/dev/null 2>&1; then
-    as_pg "$BIN/pg_ctl" -D "$DATA" -l "$LOG" -w -t 60 start >/dev/null
+    if ! as_pg "$BIN/pg_ctl" -D "$DATA" -l "$LOG" -w -t 60 start >/dev/null; then
+      echo "db: PostgreSQL did not start; the end of $LOG says:" >&2
+      tail -n 5 "$LOG" >&2
+      echo "db: another server on port $PORT? Stop it, or choose another port with ATLAS_PG_PORT." >&2
+      exit 1
+    fi
   fi
   # One round trip tells whether roles and databases exist; a second run stops here.
   local have
