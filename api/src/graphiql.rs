@@ -68,11 +68,21 @@ const PAGE: &str = r#"<!doctype html>
         body: JSON.stringify(params),
       }).then((r) => r.json());
     }
-    const defaultHeaders = localStorage.getItem('graphiql:headers') ? undefined :
-      JSON.stringify({ Authorization: 'Bearer <token printed by make run>', 'X-Tenant-Id': '<tenant id>' }, null, 2);
+    // `make run` prints a link ending in #token=…: the token fills the Headers pane (a fragment
+    // never reaches the server) and is removed from the address bar.
+    const hash = new URLSearchParams(window.location.hash.slice(1));
+    let headers;
+    if (hash.get('token')) {
+      const h = { Authorization: 'Bearer ' + hash.get('token') };
+      if (hash.get('tenant')) h['X-Tenant-Id'] = hash.get('tenant');
+      headers = JSON.stringify(h, null, 2);
+      localStorage.setItem('graphiql:headers', headers);
+      history.replaceState(null, '', window.location.pathname);
+    }
     ReactDOM.createRoot(document.getElementById('graphiql')).render(
-      React.createElement(GraphiQL, { fetcher, headers: defaultHeaders, shouldPersistHeaders: true, isHeadersEditorEnabled: true,
-        defaultQuery: '# Paste your token and tenant id in Headers below, then run:\n{\n  me { id email }\n  tenant { id name slug }\n  projects(first: 5) {\n    totalCount\n    edges { node { id name tasks(first: 5) { totalCount edges { node { title status } } } } }\n  }\n}\n' }));
+      React.createElement(GraphiQL, { fetcher, headers, shouldPersistHeaders: true, isHeadersEditorEnabled: true,
+        defaultEditorToolsVisibility: 'headers',
+        defaultQuery: '# Atlas. Sign in by putting your token in Headers below:\n#   { "Authorization": "Bearer <token>", "X-Tenant-Id": "<tenant id>" }\n# (make run prints a link that does it for you.)\n{\n  me { id email }\n  tenant { id name slug }\n  projects(first: 5) {\n    totalCount\n    edges { node { id name tasks(first: 5) { totalCount edges { node { title status priority } } } } }\n  }\n}\n' }));
   </script>
 </body>
 </html>

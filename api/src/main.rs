@@ -202,8 +202,7 @@ async fn seed_demo(config: &Config) -> Result<(), String> {
     println!("Try it:\n  curl -s http://{}/graphql -H 'content-type: application/json' \\", config.bind);
     println!("    -H 'authorization: Bearer {token}' \\");
     println!("    -d '{{\"query\":\"{{ me {{ email }} tenant {{ name }} projects(first: 5) {{ totalCount edges {{ node {{ name tasks {{ totalCount }} }} }} }} }}\"}}'");
-    println!("\nOr open http://{}/graphql in a browser and put in Headers:", config.bind);
-    println!("  {{\"Authorization\": \"Bearer {token}\"}}\n");
+    println!("\nOr open GraphiQL, signed in as the demo owner:\n  http://{}/graphql#token={token}\n", config.bind);
     Ok(())
 }
 
