@@ -17,14 +17,19 @@ export TEST_DATABASE_URL ?= $(DATABASE_URL)
 export TEST_DIRECT_URL ?= $(DIRECT_URL)
 endif
 
-ATLAS := cargo run -q -p api --bin atlas --
+# One build of the whole workspace (tests included), so run, test and the checks share artefacts
+# instead of rebuilding dependencies with different feature sets.
+ATLAS := target/debug/atlas
 
-.PHONY: help db db-stop assets migrate run test entities schema check-generated lint fmt
+.PHONY: help build db db-stop assets migrate run test entities schema check-generated lint fmt
 
 help:
 	@echo "make run      serve GraphQL + GraphiQL on http://127.0.0.1:8080/graphql (local database)"
 	@echo "make test     run every test against a real PostgreSQL"
 	@echo "make db | db-stop | migrate | entities | schema | check-generated | lint | fmt"
+
+build:
+	@cargo build --workspace --all-targets
 
 db:
 	@DATABASE_URL='$(USER_DATABASE_URL)' scripts/db.sh start
@@ -35,28 +40,29 @@ db-stop:
 assets:
 	@scripts/graphiql-assets.sh
 
-migrate: db
+migrate: db build
 	@$(ATLAS) migrate
 
-run: db assets
+run: db assets build
 	@$(ATLAS) migrate
 	@$(ATLAS) seed-demo
 	@$(ATLAS) serve
 
-test: db assets
+test: db assets build
 	@DATABASE_URL='$(TEST_DATABASE_URL)' DIRECT_URL='$(TEST_DIRECT_URL)' $(ATLAS) migrate
-	cargo test --workspace
+	@scripts/test.sh
 
 # Generated artefacts: entity/ from the migrations, schema.graphql from the api crate.
 entities:
 	@scripts/entities.sh
 
-schema:
+schema: build
 	@$(ATLAS) schema > schema.graphql
 	@echo "schema: wrote schema.graphql"
 
 check-generated:
 	@scripts/entities.sh --check
+	@cargo build -q --workspace --all-targets
 	@$(ATLAS) schema | diff -u schema.graphql - || { echo "schema.graphql is stale: run 'make schema'" >&2; exit 1; }
 	@echo "schema: up to date"
 

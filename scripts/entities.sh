@@ -7,7 +7,9 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 command -v sea-orm-cli >/dev/null || { echo "entities: sea-orm-cli missing: cargo install sea-orm-cli --version 2.0.4 --locked" >&2; exit 1; }
 URL=$(DATABASE_URL= scripts/db.sh scratch atlas_entities | tail -n 1)
-cargo run -q -p migration -- -u "$URL" up >/dev/null
+# The workspace build (shared with make run/test); the migration crate alone if entity/ is broken.
+cargo build -q --workspace --all-targets 2>/dev/null || cargo build -q -p migration
+target/debug/migration -u "$URL" up >/dev/null
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 sea-orm-cli generate entity -u "$URL" -o "$tmp" --lib --with-copy-enums \
   --enum-extra-derives 'async_graphql::Enum,Hash' --banner-version off >/dev/null
