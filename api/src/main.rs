@@ -8,8 +8,8 @@ use clap::{Parser, Subcommand};
 use entity::{tenants, users};
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{ColumnTrait, ConnectionTrait, Database, DatabaseConnection, EntityTrait, QueryFilter};
-use service::work::{CreateProjectInput, CreateTaskInput};
-use service::{tenancy, work, Principal, Scope};
+use service::work::{projects, tasks};
+use service::{tenancy, Principal, Scope};
 use uuid::Uuid;
 
 #[derive(Parser)]
@@ -163,15 +163,15 @@ async fn seed_demo(config: &Config) -> Result<(), String> {
             let tenant = tenancy::create_tenant(&scope, input).await.map_err(svc)?;
             scope.finish(true).await.map_err(svc)?;
             let scope = as_user(Some(tenant.id));
-            let project = work::create_project(
+            let project = projects::create(
                 &scope,
-                CreateProjectInput {
+                projects::Create {
                     name: "Atlas demo".into(),
                     description: Some("A project to try queries, mutations and subscriptions on".into()),
                     owner_id: None,
                     repository_url: Some("https://github.com/example/atlas-demo".into()),
                     github_repo_id: None,
-                    default_branch: None,
+                    default_branch: "main".into(),
                 },
             )
             .await
@@ -182,11 +182,10 @@ async fn seed_demo(config: &Config) -> Result<(), String> {
                 } else {
                     entity::sea_orm_active_enums::TaskPriority::Medium
                 };
-                let task = work::create_task(&scope, task_input(title, priority, Some(project.id), None))
-                    .await
-                    .map_err(svc)?;
+                let task =
+                    tasks::create(&scope, task_input(title, priority, Some(project.id), None)).await.map_err(svc)?;
                 for sub in ["Design", "Build", "Review"] {
-                    work::create_task(&scope, task_input(&format!("{sub}: {title}"), priority, None, Some(task.id)))
+                    tasks::create(&scope, task_input(&format!("{sub}: {title}"), priority, None, Some(task.id)))
                         .await
                         .map_err(svc)?;
                 }
@@ -211,8 +210,8 @@ fn task_input(
     priority: entity::sea_orm_active_enums::TaskPriority,
     project: Option<Uuid>,
     parent: Option<Uuid>,
-) -> CreateTaskInput {
-    CreateTaskInput {
+) -> tasks::Create {
+    tasks::Create {
         title: title.into(),
         description: None,
         prompt: None,

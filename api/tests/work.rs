@@ -18,13 +18,13 @@ async fn projects_and_tasks_crud_with_relations() {
     assert_eq!(data(&res, "createProject.owner.email"), &json!(owner.email));
 
     let create =
-        "mutation($i: CreateTaskInput!) { createTask(input: $i) { id projectId status priority createdBy { id } } }";
+        "mutation($i: CreateTaskInput!) { createTask(input: $i) { id projectId status priority creator { id } } }";
     let res = app
         .gql(&owner, t, create, json!({ "i": { "title": "Parent", "projectId": project, "priority": "HIGH" } }))
         .await;
     let parent = id(data(&res, "createTask.id"));
     assert_eq!(data(&res, "createTask.status"), "PENDING");
-    assert_eq!(data(&res, "createTask.createdBy.id"), &json!(owner.id.to_string()));
+    assert_eq!(data(&res, "createTask.creator.id"), &json!(owner.id.to_string()));
     // A subtask takes its parent's project.
     let res = app
         .gql(&owner, t, create, json!({ "i": { "title": "Child", "parentId": parent, "result": { "ok": true } } }))

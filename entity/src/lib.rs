@@ -2,6 +2,7 @@
 
 pub mod prelude;
 
+pub mod audit_log;
 pub mod invitations;
 pub mod projects;
 pub mod sea_orm_active_enums;

@@ -3,6 +3,28 @@
 use sea_orm::entity::prelude::*;
 
 #[derive(Debug, Clone, PartialEq, Eq, EnumIter, DeriveActiveEnum, Copy, async_graphql :: Enum, Hash)]
+#[sea_orm(rs_type = "Enum", db_type = "Enum", enum_name = "audit_actor_type")]
+pub enum AuditActorType {
+    #[sea_orm(string_value = "user")]
+    User,
+    #[sea_orm(string_value = "system")]
+    System,
+    #[sea_orm(string_value = "agent")]
+    Agent,
+}
+#[derive(Debug, Clone, PartialEq, Eq, EnumIter, DeriveActiveEnum, Copy, async_graphql :: Enum, Hash)]
+#[sea_orm(rs_type = "Enum", db_type = "Enum", enum_name = "audit_level")]
+pub enum AuditLevel {
+    #[sea_orm(string_value = "info")]
+    Info,
+    #[sea_orm(string_value = "warn")]
+    Warn,
+    #[sea_orm(string_value = "error")]
+    Error,
+    #[sea_orm(string_value = "security")]
+    Security,
+}
+#[derive(Debug, Clone, PartialEq, Eq, EnumIter, DeriveActiveEnum, Copy, async_graphql :: Enum, Hash)]
 #[sea_orm(rs_type = "Enum", db_type = "Enum", enum_name = "member_role")]
 pub enum MemberRole {
     #[sea_orm(string_value = "owner")]

@@ -22,6 +22,8 @@ pub struct Model {
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {
+    #[sea_orm(has_many = "super::audit_log::Entity")]
+    AuditLog,
     #[sea_orm(has_many = "super::invitations::Entity")]
     Invitations,
     #[sea_orm(has_many = "super::projects::Entity")]
@@ -30,6 +32,12 @@ pub enum Relation {
     Tasks,
     #[sea_orm(has_many = "super::tenant_members::Entity")]
     TenantMembers,
+}
+
+impl Related<super::audit_log::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::AuditLog.def()
+    }
 }
 
 impl Related<super::invitations::Entity> for Entity {

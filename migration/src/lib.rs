@@ -42,6 +42,10 @@ pub struct Migrator;
 #[async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![sql_migration!("m20261123_000001_tenancy", "tenancy"), sql_migration!("m20261123_000002_work", "work")]
+        vec![
+            sql_migration!("m20261123_000001_tenancy", "tenancy"),
+            sql_migration!("m20261123_000002_work", "work"),
+            sql_migration!("m20261123_000003_governance", "governance"),
+        ]
     }
 }

@@ -18,6 +18,17 @@ pub enum ChangeOp {
     Deleted,
 }
 
+impl ChangeOp {
+    /// The audit log's verb for the change: `task.create`, `task.update`, `task.delete`.
+    pub fn verb(self) -> &'static str {
+        match self {
+            Self::Created => "create",
+            Self::Updated => "update",
+            Self::Deleted => "delete",
+        }
+    }
+}
+
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Event {
     pub tenant_id: Uuid,

@@ -2,7 +2,7 @@
 //! service API's own argument types, and exposed to GraphQL as they are.
 use async_graphql::{Enum, InputObject, InputType};
 use chrono::{DateTime, Utc};
-use entity::sea_orm_active_enums::{MemberRole, TaskPriority, TaskStatus};
+use entity::sea_orm_active_enums::{AuditLevel, MemberRole, TaskPriority, TaskStatus};
 use sea_orm::{
     sea_query::{extension::postgres::PgExpr, Expr, IntoCondition},
     ColumnTrait, Condition, Order, Value,
@@ -98,6 +98,7 @@ impl ColumnFilter for DateTimeFilter {
 #[graphql(concrete(name = "TaskStatusFilter", params(TaskStatus)))]
 #[graphql(concrete(name = "TaskPriorityFilter", params(TaskPriority)))]
 #[graphql(concrete(name = "MemberRoleFilter", params(MemberRole)))]
+#[graphql(concrete(name = "AuditLevelFilter", params(AuditLevel)))]
 pub struct EnumFilter<T: InputType> {
     pub eq: Option<T>,
     pub ne: Option<T>,
@@ -148,4 +149,43 @@ fn is_null<C: ColumnTrait>(col: C, flag: Option<bool>) -> Option<Condition> {
 
 fn escape_like(s: &str) -> String {
     s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+}
+
+#[derive(InputObject, Clone, Debug, Default)]
+pub struct BoolFilter {
+    pub eq: Option<bool>,
+    pub is_null: Option<bool>,
+}
+
+impl ColumnFilter for BoolFilter {
+    fn condition<C: ColumnTrait>(&self, col: C) -> Condition {
+        Condition::all().add_option(self.eq.map(|v| col.eq(v))).add_option(is_null(col, self.is_null))
+    }
+}
+
+#[derive(InputObject, Clone, Debug, Default)]
+pub struct IntFilter {
+    pub eq: Option<i64>,
+    pub ne: Option<i64>,
+    #[graphql(name = "in")]
+    pub in_list: Option<Vec<i64>>,
+    pub gt: Option<i64>,
+    pub gte: Option<i64>,
+    pub lt: Option<i64>,
+    pub lte: Option<i64>,
+    pub is_null: Option<bool>,
+}
+
+impl ColumnFilter for IntFilter {
+    fn condition<C: ColumnTrait>(&self, col: C) -> Condition {
+        Condition::all()
+            .add_option(self.eq.map(|v| col.eq(v)))
+            .add_option(self.ne.map(|v| col.ne(v)))
+            .add_option(self.in_list.as_ref().map(|v| col.is_in(v.iter().copied())))
+            .add_option(self.gt.map(|v| col.gt(v)))
+            .add_option(self.gte.map(|v| col.gte(v)))
+            .add_option(self.lt.map(|v| col.lt(v)))
+            .add_option(self.lte.map(|v| col.lte(v)))
+            .add_option(is_null(col, self.is_null))
+    }
 }

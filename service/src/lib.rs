@@ -1,8 +1,10 @@
 //! Tenant-scoped domain logic: the only crate that builds queries. Every function takes a
 //! `Scope`; tenant tables are reached only through `query`, which adds the tenant filter.
+pub mod crud;
 pub mod error;
 pub mod events;
 pub mod filter;
+pub mod governance;
 pub mod pagination;
 pub mod query;
 pub mod scope;

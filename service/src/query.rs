@@ -60,6 +60,12 @@ where
 {
     model.set(column::<A::Entity>("tenant_id")?, scope.tenant_id()?.into());
     model.set(column::<A::Entity>("id")?, Uuid::now_v7().into());
+    // Rows with a `created_by` user column record their creator, whatever the input said.
+    if let Ok(col) = column::<A::Entity>("created_by") {
+        if matches!(model.get(col), sea_orm::ActiveValue::NotSet) {
+            let _ = model.try_set(col, Some(scope.user_id()?).into());
+        }
+    }
     let tx = scope.tx().await?;
     Ok(model.insert(&*tx).await?)
 }

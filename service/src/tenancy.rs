@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use crate::error::{OptionExt, Result, ServiceError};
 use crate::filter::{on, DateTimeFilter, EnumFilter, SortDirection, UuidFilter};
+use crate::governance::{record, record_in};
 use crate::pagination::{Page, PageArgs};
 use crate::query::{self, all_of};
 use crate::scope::{rank, role_name, set_tenant_setting, Scope};
@@ -152,6 +153,7 @@ pub async fn create_tenant(scope: &Scope, input: CreateTenantInput) -> Result<te
     }
     .insert(&*tx)
     .await?;
+    record_in(&tx, id, user.id, "tenant.create", "tenants", id, serde_json::json!({ "slug": tenant.slug })).await?;
     set_tenant_setting(&tx, scope.principal().tenant_id).await?;
     Ok(tenant)
 }
@@ -188,6 +190,8 @@ pub async fn invite_member(scope: &Scope, input: InviteMemberInput) -> Result<(i
         ..Default::default()
     };
     let invitation = query::insert(scope, model).await?;
+    let meta = serde_json::json!({ "email": invitation.email, "role": role_name(invitation.role) });
+    record(scope, "invitation.create", "invitations", invitation.id, meta).await?;
     Ok((invitation, token))
 }
 
@@ -247,6 +251,8 @@ pub async fn accept_invitation(scope: &Scope, token: &str) -> Result<tenant_memb
     let mut accepted: invitations::ActiveModel = invitation.into();
     accepted.accepted_at = Set(Some(Utc::now().into()));
     accepted.update(&*tx).await?;
+    let meta = serde_json::json!({ "role": role_name(member.role) });
+    record_in(&tx, tenant, user.id, "member.join", "tenant_members", member.id, meta).await?;
     set_tenant_setting(&tx, scope.principal().tenant_id).await?;
     Ok(member)
 }
@@ -263,7 +269,10 @@ pub async fn update_member_role(scope: &Scope, member_id: Uuid, role: MemberRole
         ensure_another_owner(scope, member_id).await?;
     }
     let model = tenant_members::ActiveModel { role: Set(role), ..Default::default() };
-    query::update(scope, "member", member_id, model).await
+    let updated = query::update(scope, "member", member_id, model).await?;
+    let meta = serde_json::json!({ "from": role_name(member.role), "to": role_name(role) });
+    record(scope, "member.update_role", "tenant_members", member_id, meta).await?;
+    Ok(updated)
 }
 
 /// Remove a member: admins and owners may remove others (owners only by owners); anyone may leave.
@@ -278,7 +287,10 @@ pub async fn remove_member(scope: &Scope, member_id: Uuid) -> Result<tenant_memb
     if member.role == MemberRole::Owner {
         ensure_another_owner(scope, member_id).await?;
     }
-    query::delete::<tenant_members::Entity>(scope, "member", member_id).await
+    let removed = query::delete::<tenant_members::Entity>(scope, "member", member_id).await?;
+    record(scope, "member.remove", "tenant_members", member_id, serde_json::json!({ "userId": removed.user_id }))
+        .await?;
+    Ok(removed)
 }
 
 async fn ensure_another_owner(scope: &Scope, except: Uuid) -> Result<()> {

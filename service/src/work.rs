@@ -1,302 +1,154 @@
-//! Work: projects and tasks (with subtasks). Reading needs any active role; writing needs
-//! `member` or above; deleting a project needs `manager` or above.
-use async_graphql::{InputObject, MaybeUndefined};
+//! Work: projects (seeds 003 + 004) and tasks with subtasks (seeds 002 + 004). Reading needs any
+//! active role; writing needs `member` or above; deleting a project needs `manager` or above.
+use async_graphql::MaybeUndefined;
 use entity::sea_orm_active_enums::{MemberRole, TaskPriority, TaskStatus};
-use entity::{projects, tasks, tenant_members};
-use sea_orm::{ActiveValue, ColumnTrait, ConnectionTrait, DbBackend, Order, QueryFilter, Set, Statement};
+use entity::tenant_members;
+use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, QueryFilter, Statement};
 use uuid::Uuid;
 
 use crate::error::{Result, ServiceError};
-use crate::events::{self, ChangeOp};
-use crate::filter::{on, DateTimeFilter, EnumFilter, SortDirection, StringFilter, UuidFilter};
-use crate::pagination::{Page, PageArgs};
-use crate::query::{self, all_of};
+use crate::filter::{DateTimeFilter, EnumFilter, IntFilter, StringFilter, UuidFilter};
+use crate::query;
 use crate::scope::Scope;
 
-// ---------------------------------------------------------------- projects
-
-#[derive(InputObject, Clone, Debug, Default)]
-pub struct ProjectFilter {
-    pub id: Option<UuidFilter>,
-    pub name: Option<StringFilter>,
-    pub owner_id: Option<UuidFilter>,
-    pub github_repo_id: Option<i64>,
-    pub created_at: Option<DateTimeFilter>,
+crate::crud! {
+    /// Projects: a product or repository that tasks, records and commits belong to.
+    pub mod projects for projects as "project";
+    filter ProjectFilter {
+        id: UuidFilter => Id,
+        name: StringFilter => Name,
+        owner_id: UuidFilter => OwnerId,
+        github_repo_id: IntFilter => GithubRepoId,
+        created_at: DateTimeFilter => CreatedAt,
+        updated_at: DateTimeFilter => UpdatedAt,
+    }
+    order ProjectOrderField / ProjectOrderBy { Name => Name, CreatedAt => CreatedAt, UpdatedAt => UpdatedAt, } default CreatedAt Asc;
+    create CreateProjectInput {
+        name: String,
+        description: Option<String>,
+        /// A member of the tenant; the caller when left out.
+        owner_id: Option<Uuid>,
+        repository_url: Option<String>,
+        github_repo_id: Option<i64>,
+        #[graphql(default_with = "String::from(\"main\")")]
+        default_branch: String,
+    }
+    update UpdateProjectInput {
+        name: Option<String>,
+        description: MaybeUndefined<String>,
+        owner_id: MaybeUndefined<Uuid>,
+        repository_url: MaybeUndefined<String>,
+        github_repo_id: MaybeUndefined<i64>,
+        default_branch: Option<String>,
+    }
+    roles write Member, delete Manager;
+    events none;
+    check create super::check_new_project;
+    check update super::check_project_update;
 }
 
-#[derive(async_graphql::Enum, Copy, Clone, Debug, Eq, PartialEq)]
-pub enum ProjectOrderField {
-    Name,
-    CreatedAt,
-    UpdatedAt,
+crate::crud! {
+    /// Tasks, possibly split into subtasks; deleting a task deletes its subtasks.
+    pub mod tasks for tasks as "task";
+    filter TaskFilter {
+        id: UuidFilter => Id,
+        project_id: UuidFilter => ProjectId,
+        /// `{ isNull: true }` selects top-level tasks.
+        parent_id: UuidFilter => ParentId,
+        status: EnumFilter<TaskStatus> => Status,
+        priority: EnumFilter<TaskPriority> => Priority,
+        title: StringFilter => Title,
+        created_by: UuidFilter => CreatedBy,
+        created_at: DateTimeFilter => CreatedAt,
+        updated_at: DateTimeFilter => UpdatedAt,
+    }
+    order TaskOrderField / TaskOrderBy {
+        CreatedAt => CreatedAt, UpdatedAt => UpdatedAt, Title => Title, Priority => Priority, Status => Status,
+    } default CreatedAt Asc;
+    create CreateTaskInput {
+        title: String,
+        description: Option<String>,
+        /// The full prompt a user gave (Vibe Coder).
+        prompt: Option<String>,
+        #[graphql(default_with = "TaskStatus::Pending")]
+        status: TaskStatus,
+        #[graphql(default_with = "TaskPriority::Medium")]
+        priority: TaskPriority,
+        /// Left out for a subtask: it takes its parent's project.
+        project_id: Option<Uuid>,
+        parent_id: Option<Uuid>,
+        result: Option<serde_json::Value>,
+    }
+    update UpdateTaskInput {
+        title: Option<String>,
+        description: MaybeUndefined<String>,
+        prompt: MaybeUndefined<String>,
+        status: Option<TaskStatus>,
+        priority: Option<TaskPriority>,
+        parent_id: MaybeUndefined<Uuid>,
+        result: MaybeUndefined<serde_json::Value>,
+    }
+    roles write Member, delete Member;
+    events parent project_id;
+    check create super::check_new_task;
+    check update super::check_task_update;
 }
 
-#[derive(InputObject, Clone, Debug)]
-pub struct ProjectOrderBy {
-    pub field: ProjectOrderField,
-    #[graphql(default)]
-    pub direction: SortDirection,
-}
-
-#[derive(InputObject, Clone, Debug)]
-pub struct CreateProjectInput {
-    pub name: String,
-    pub description: Option<String>,
-    /// A member of the tenant; the caller when left out.
-    pub owner_id: Option<Uuid>,
-    pub repository_url: Option<String>,
-    pub github_repo_id: Option<i64>,
-    pub default_branch: Option<String>,
-}
-
-#[derive(InputObject, Clone, Debug, Default)]
-pub struct UpdateProjectInput {
-    pub name: Option<String>,
-    pub description: MaybeUndefined<String>,
-    pub owner_id: MaybeUndefined<Uuid>,
-    pub repository_url: MaybeUndefined<String>,
-    pub github_repo_id: MaybeUndefined<i64>,
-    pub default_branch: Option<String>,
-}
-
-pub async fn projects(
-    scope: &Scope,
-    filter: Option<ProjectFilter>,
-    order_by: Vec<ProjectOrderBy>,
-    args: &PageArgs,
-) -> Result<Page<projects::Model>> {
-    use projects::Column as C;
-    let f = filter.unwrap_or_default();
-    let select = query::scoped::<projects::Entity>(scope)?.filter(all_of([
-        on(&f.id, C::Id),
-        on(&f.name, C::Name),
-        on(&f.owner_id, C::OwnerId),
-        f.github_repo_id.map(|v| C::GithubRepoId.eq(v).into()),
-        on(&f.created_at, C::CreatedAt),
-    ]));
-    let order = order_columns(
-        &order_by,
-        |o| {
-            let col = match o.field {
-                ProjectOrderField::Name => C::Name,
-                ProjectOrderField::CreatedAt => C::CreatedAt,
-                ProjectOrderField::UpdatedAt => C::UpdatedAt,
-            };
-            (col, o.direction.into())
-        },
-        C::CreatedAt,
-    );
-    query::page(scope, select, &order, args).await
-}
-
-pub async fn project(scope: &Scope, id: Uuid) -> Result<projects::Model> {
-    query::get::<projects::Entity>(scope, "project", id).await
-}
-
-pub async fn create_project(scope: &Scope, input: CreateProjectInput) -> Result<projects::Model> {
-    scope.require(MemberRole::Member, "create projects").await?;
-    let owner = match input.owner_id {
+async fn check_new_project(scope: &Scope, input: &mut projects::Create) -> Result<()> {
+    input.name = required_text("name", &input.name, 200)?;
+    input.default_branch = required_text("defaultBranch", &input.default_branch, 200)?;
+    input.owner_id = Some(match input.owner_id {
         Some(owner) => ensure_member(scope, "ownerId", owner).await?,
         None => scope.user_id()?,
-    };
-    let model = projects::ActiveModel {
-        name: Set(required_text("name", &input.name, 200)?),
-        description: Set(input.description),
-        owner_id: Set(Some(owner)),
-        repository_url: Set(input.repository_url.map(|u| check_url("repositoryUrl", u)).transpose()?),
-        github_repo_id: Set(input.github_repo_id),
-        default_branch: Set(required_text("defaultBranch", input.default_branch.as_deref().unwrap_or("main"), 200)?),
-        ..Default::default()
-    };
-    query::insert(scope, model).await
+    });
+    if let Some(url) = input.repository_url.take() {
+        input.repository_url = Some(check_url("repositoryUrl", url)?);
+    }
+    Ok(())
 }
 
-pub async fn update_project(scope: &Scope, id: Uuid, input: UpdateProjectInput) -> Result<projects::Model> {
-    scope.require(MemberRole::Member, "update projects").await?;
-    let mut model = projects::ActiveModel::default();
-    if let Some(name) = input.name {
-        model.name = Set(required_text("name", &name, 200)?);
+async fn check_project_update(scope: &Scope, _id: Uuid, input: &mut projects::Update) -> Result<()> {
+    if let Some(name) = &input.name {
+        input.name = Some(required_text("name", name, 200)?);
     }
-    model.description = maybe(input.description);
+    if let Some(branch) = &input.default_branch {
+        input.default_branch = Some(required_text("defaultBranch", branch, 200)?);
+    }
     if let MaybeUndefined::Value(owner) = input.owner_id {
         ensure_member(scope, "ownerId", owner).await?;
     }
-    model.owner_id = maybe(input.owner_id);
-    model.repository_url = maybe(input.repository_url.map_value(|u| check_url("repositoryUrl", u)).transpose()?);
-    model.github_repo_id = maybe(input.github_repo_id);
-    if let Some(branch) = input.default_branch {
-        model.default_branch = Set(required_text("defaultBranch", &branch, 200)?);
+    if let MaybeUndefined::Value(url) = &input.repository_url {
+        input.repository_url = MaybeUndefined::Value(check_url("repositoryUrl", url.clone())?);
     }
-    query::update(scope, "project", id, model).await
+    Ok(())
 }
 
-/// Deletes the project and, by cascade, its tasks.
-pub async fn delete_project(scope: &Scope, id: Uuid) -> Result<projects::Model> {
-    scope.require(MemberRole::Manager, "delete projects").await?;
-    query::delete::<projects::Entity>(scope, "project", id).await
-}
-
-// ---------------------------------------------------------------- tasks
-
-#[derive(InputObject, Clone, Debug, Default)]
-pub struct TaskFilter {
-    pub id: Option<UuidFilter>,
-    pub project_id: Option<UuidFilter>,
-    /// `{ isNull: true }` selects top-level tasks.
-    pub parent_id: Option<UuidFilter>,
-    pub status: Option<EnumFilter<TaskStatus>>,
-    pub priority: Option<EnumFilter<TaskPriority>>,
-    pub title: Option<StringFilter>,
-    pub created_by: Option<UuidFilter>,
-    pub created_at: Option<DateTimeFilter>,
-    pub updated_at: Option<DateTimeFilter>,
-}
-
-#[derive(async_graphql::Enum, Copy, Clone, Debug, Eq, PartialEq)]
-pub enum TaskOrderField {
-    CreatedAt,
-    UpdatedAt,
-    Title,
-    Priority,
-    Status,
-}
-
-#[derive(InputObject, Clone, Debug)]
-pub struct TaskOrderBy {
-    pub field: TaskOrderField,
-    #[graphql(default)]
-    pub direction: SortDirection,
-}
-
-#[derive(InputObject, Clone, Debug)]
-pub struct CreateTaskInput {
-    pub title: String,
-    pub description: Option<String>,
-    /// The full prompt a user gave (Vibe Coder).
-    pub prompt: Option<String>,
-    #[graphql(default_with = "TaskStatus::Pending")]
-    pub status: TaskStatus,
-    #[graphql(default_with = "TaskPriority::Medium")]
-    pub priority: TaskPriority,
-    /// Left out for a subtask: it takes its parent's project.
-    pub project_id: Option<Uuid>,
-    pub parent_id: Option<Uuid>,
-    pub result: Option<serde_json::Value>,
-}
-
-#[derive(InputObject, Clone, Debug, Default)]
-pub struct UpdateTaskInput {
-    pub title: Option<String>,
-    pub description: MaybeUndefined<String>,
-    pub prompt: MaybeUndefined<String>,
-    pub status: Option<TaskStatus>,
-    pub priority: Option<TaskPriority>,
-    pub parent_id: MaybeUndefined<Uuid>,
-    pub result: MaybeUndefined<serde_json::Value>,
-}
-
-pub async fn tasks(
-    scope: &Scope,
-    filter: Option<TaskFilter>,
-    order_by: Vec<TaskOrderBy>,
-    args: &PageArgs,
-) -> Result<Page<tasks::Model>> {
-    use tasks::Column as C;
-    let f = filter.unwrap_or_default();
-    let select = query::scoped::<tasks::Entity>(scope)?.filter(all_of([
-        on(&f.id, C::Id),
-        on(&f.project_id, C::ProjectId),
-        on(&f.parent_id, C::ParentId),
-        on(&f.status, C::Status),
-        on(&f.priority, C::Priority),
-        on(&f.title, C::Title),
-        on(&f.created_by, C::CreatedBy),
-        on(&f.created_at, C::CreatedAt),
-        on(&f.updated_at, C::UpdatedAt),
-    ]));
-    let order = order_columns(
-        &order_by,
-        |o| {
-            let col = match o.field {
-                TaskOrderField::CreatedAt => C::CreatedAt,
-                TaskOrderField::UpdatedAt => C::UpdatedAt,
-                TaskOrderField::Title => C::Title,
-                TaskOrderField::Priority => C::Priority,
-                TaskOrderField::Status => C::Status,
-            };
-            (col, o.direction.into())
-        },
-        C::CreatedAt,
-    );
-    query::page(scope, select, &order, args).await
-}
-
-pub async fn task(scope: &Scope, id: Uuid) -> Result<tasks::Model> {
-    query::get::<tasks::Entity>(scope, "task", id).await
-}
-
-pub async fn create_task(scope: &Scope, input: CreateTaskInput) -> Result<tasks::Model> {
-    scope.require(MemberRole::Member, "create tasks").await?;
-    let mut project_id = input.project_id;
+/// A subtask lives in its parent's project.
+async fn check_new_task(scope: &Scope, input: &mut tasks::Create) -> Result<()> {
+    input.title = required_text("title", &input.title, 500)?;
     if let Some(parent_id) = input.parent_id {
-        let parent = query::get::<tasks::Entity>(scope, "task", parent_id)
+        let parent = query::get::<entity::tasks::Entity>(scope, "task", parent_id)
             .await
             .map_err(|_| ServiceError::bad_input("parentId", format!("no task {parent_id} in this tenant")))?;
-        match (project_id, parent.project_id) {
-            (None, inherited) => project_id = inherited,
+        match (input.project_id, parent.project_id) {
+            (None, inherited) => input.project_id = inherited,
             (Some(p), Some(pp)) if p != pp => {
                 return Err(ServiceError::bad_input("projectId", "a subtask must be in its parent's project"))
             }
             _ => {}
         }
     }
-    let model = tasks::ActiveModel {
-        title: Set(required_text("title", &input.title, 500)?),
-        description: Set(input.description),
-        prompt: Set(input.prompt),
-        status: Set(input.status),
-        priority: Set(input.priority),
-        project_id: Set(project_id),
-        parent_id: Set(input.parent_id),
-        result: Set(input.result),
-        created_by: Set(Some(scope.user_id()?)),
-        ..Default::default()
-    };
-    let task = query::insert(scope, model).await?;
-    events::notify(scope, "tasks", task.id, ChangeOp::Created, task.project_id).await?;
-    Ok(task)
+    Ok(())
 }
 
-pub async fn update_task(scope: &Scope, id: Uuid, input: UpdateTaskInput) -> Result<tasks::Model> {
-    scope.require(MemberRole::Member, "update tasks").await?;
-    let mut model = tasks::ActiveModel::default();
-    if let Some(title) = input.title {
-        model.title = Set(required_text("title", &title, 500)?);
-    }
-    model.description = maybe(input.description);
-    model.prompt = maybe(input.prompt);
-    if let Some(status) = input.status {
-        model.status = Set(status);
-    }
-    if let Some(priority) = input.priority {
-        model.priority = Set(priority);
+async fn check_task_update(scope: &Scope, id: Uuid, input: &mut tasks::Update) -> Result<()> {
+    if let Some(title) = &input.title {
+        input.title = Some(required_text("title", title, 500)?);
     }
     if let MaybeUndefined::Value(parent) = input.parent_id {
         ensure_no_cycle(scope, id, parent).await?;
     }
-    model.parent_id = maybe(input.parent_id);
-    model.result = maybe(input.result);
-    let task = query::update(scope, "task", id, model).await?;
-    events::notify(scope, "tasks", task.id, ChangeOp::Updated, task.project_id).await?;
-    Ok(task)
-}
-
-/// Deletes the task and, by cascade, its subtasks.
-pub async fn delete_task(scope: &Scope, id: Uuid) -> Result<tasks::Model> {
-    scope.require(MemberRole::Member, "delete tasks").await?;
-    let task = query::delete::<tasks::Entity>(scope, "task", id).await?;
-    events::notify(scope, "tasks", task.id, ChangeOp::Deleted, task.project_id).await?;
-    Ok(task)
+    Ok(())
 }
 
 /// A task may not become a descendant of itself.
@@ -304,7 +156,7 @@ async fn ensure_no_cycle(scope: &Scope, task: Uuid, new_parent: Uuid) -> Result<
     if task == new_parent {
         return Err(ServiceError::bad_input("parentId", "a task cannot be its own parent"));
     }
-    let parent = query::get::<tasks::Entity>(scope, "task", new_parent)
+    let parent = query::get::<entity::tasks::Entity>(scope, "task", new_parent)
         .await
         .map_err(|_| ServiceError::bad_input("parentId", format!("no task {new_parent} in this tenant")))?;
     // Walk up from the new parent; row-level security keeps the walk inside the tenant.
@@ -329,30 +181,8 @@ async fn ensure_no_cycle(scope: &Scope, task: Uuid, new_parent: Uuid) -> Result<
     Ok(())
 }
 
-// ---------------------------------------------------------------- helpers
-
-/// The requested order, or `default` descending by creation when none was given.
-fn order_columns<O, C: Copy>(order_by: &[O], map: impl Fn(&O) -> (C, Order), default: C) -> Vec<(C, Order)> {
-    if order_by.is_empty() {
-        vec![(default, Order::Asc)]
-    } else {
-        order_by.iter().map(map).collect()
-    }
-}
-
-/// `MaybeUndefined` (absent / null / value) as an active value (unchanged / NULL / value).
-fn maybe<T: Into<sea_orm::Value>>(v: MaybeUndefined<T>) -> ActiveValue<Option<T>>
-where
-    Option<T>: Into<sea_orm::Value>,
-{
-    match v {
-        MaybeUndefined::Undefined => ActiveValue::NotSet,
-        MaybeUndefined::Null => Set(None),
-        MaybeUndefined::Value(v) => Set(Some(v)),
-    }
-}
-
-fn required_text(field: &str, value: &str, max: usize) -> Result<String> {
+/// Trimmed, non-empty, at most `max` characters.
+pub fn required_text(field: &str, value: &str, max: usize) -> Result<String> {
     let v = value.trim();
     if v.is_empty() {
         return Err(ServiceError::bad_input(field, format!("{field} must not be empty")));
@@ -363,7 +193,7 @@ fn required_text(field: &str, value: &str, max: usize) -> Result<String> {
     Ok(v.to_string())
 }
 
-fn check_url(field: &str, url: String) -> Result<String> {
+pub fn check_url(field: &str, url: String) -> Result<String> {
     let u = url.trim();
     if (u.starts_with("https://") || u.starts_with("http://")) && u.len() > 8 && !u.contains(char::is_whitespace) {
         Ok(u.to_string())
@@ -373,7 +203,7 @@ fn check_url(field: &str, url: String) -> Result<String> {
 }
 
 /// The user must be an active member of the tenant in scope.
-async fn ensure_member(scope: &Scope, field: &str, user: Uuid) -> Result<Uuid> {
+pub async fn ensure_member(scope: &Scope, field: &str, user: Uuid) -> Result<Uuid> {
     let select = query::scoped::<tenant_members::Entity>(scope)?
         .filter(tenant_members::Column::UserId.eq(user))
         .filter(tenant_members::Column::Role.ne(MemberRole::Pending));

@@ -1,6 +1,9 @@
 //! The GraphQL schema: one domain module per service domain, merged here, with the limits that
 //! keep one request from costing the server too much.
+#[macro_use]
+mod macros;
 pub mod connection;
+pub mod governance;
 pub mod loaders;
 pub mod tenancy;
 pub mod work;
@@ -19,10 +22,10 @@ use crate::events::EventHub;
 use loaders::Loaders;
 
 #[derive(MergedObject, Default)]
-pub struct Query(HealthQuery, tenancy::TenancyQuery, work::WorkQuery);
+pub struct Query(HealthQuery, tenancy::TenancyQuery, governance::GovernanceQuery, work::ProjectQuery, work::TaskQuery);
 
 #[derive(MergedObject, Default)]
-pub struct Mutation(tenancy::TenancyMutation, work::WorkMutation);
+pub struct Mutation(tenancy::TenancyMutation, work::ProjectMutation, work::TaskMutation);
 
 #[derive(MergedSubscription, Default)]
 pub struct Subscription(work::WorkSubscription);
