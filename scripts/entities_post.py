@@ -8,7 +8,8 @@ import re
 import sys
 
 IGNORED_VECTOR = re.compile(
-    r'#\[sea_orm\(ignore, column_type = "custom\(\\"vector\\"\)", select_as = "text"\)\]\s*\n(\s*)pub (\w+): (Option<String>|String),'
+    r'#\[sea_orm\(\s*ignore,\s*column_type = "custom\(\\"vector\\"\)",\s*select_as = "text"(?:,\s*nullable)?,?\s*\)\]\s*\n'
+    r'(\s*)pub (\w+): (Option<String>|String),'
 )
 
 

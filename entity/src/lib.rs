@@ -2,11 +2,25 @@
 
 pub mod prelude;
 
+pub mod agents;
+pub mod analytics_jobs;
 pub mod audit_log;
+pub mod bonus_windows;
+pub mod code_embeddings;
+pub mod commits;
+pub mod data_records;
+pub mod executions;
+pub mod ingest_jobs;
 pub mod invitations;
+pub mod job_results;
+pub mod jobs;
+pub mod likert_scores;
 pub mod projects;
+pub mod reviews;
 pub mod sea_orm_active_enums;
+pub mod task_output;
 pub mod tasks;
 pub mod tenant_members;
 pub mod tenants;
 pub mod users;
+pub mod workflows;

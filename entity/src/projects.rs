@@ -25,6 +25,16 @@ pub struct Model {
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {
+    #[sea_orm(has_many = "super::analytics_jobs::Entity")]
+    AnalyticsJobs,
+    #[sea_orm(has_many = "super::code_embeddings::Entity")]
+    CodeEmbeddings,
+    #[sea_orm(has_many = "super::commits::Entity")]
+    Commits,
+    #[sea_orm(has_many = "super::data_records::Entity")]
+    DataRecords,
+    #[sea_orm(has_many = "super::ingest_jobs::Entity")]
+    IngestJobs,
     #[sea_orm(has_many = "super::tasks::Entity")]
     Tasks,
     #[sea_orm(
@@ -45,21 +55,54 @@ pub enum Relation {
     Users,
 }
 
+impl Related<super::analytics_jobs::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::AnalyticsJobs.def()
+    }
+}
+
+impl Related<super::code_embeddings::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::CodeEmbeddings.def()
+    }
+}
+
+impl Related<super::commits::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Commits.def()
+    }
+}
+
+impl Related<super::data_records::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::DataRecords.def()
+    }
+}
+
+impl Related<super::ingest_jobs::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::IngestJobs.def()
+    }
+}
+
 impl Related<super::tasks::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::Tasks.def()
     }
 }
 
-impl Related<super::tenants::Entity> for Entity {
-    fn to() -> RelationDef {
-        Relation::Tenants.def()
-    }
-}
-
 impl Related<super::users::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::Users.def()
+    }
+}
+
+impl Related<super::tenants::Entity> for Entity {
+    fn to() -> RelationDef {
+        super::code_embeddings::Relation::Tenants.def()
+    }
+    fn via() -> Option<RelationDef> {
+        Some(super::code_embeddings::Relation::Projects.def().rev())
     }
 }
 

@@ -3,6 +3,36 @@
 use sea_orm::entity::prelude::*;
 
 #[derive(Debug, Clone, PartialEq, Eq, EnumIter, DeriveActiveEnum, Copy, async_graphql :: Enum, Hash)]
+#[sea_orm(rs_type = "Enum", db_type = "Enum", enum_name = "agent_type")]
+pub enum AgentType {
+    #[sea_orm(string_value = "planner")]
+    Planner,
+    #[sea_orm(string_value = "database")]
+    Database,
+    #[sea_orm(string_value = "backend")]
+    Backend,
+    #[sea_orm(string_value = "frontend")]
+    Frontend,
+    #[sea_orm(string_value = "reviewer")]
+    Reviewer,
+    #[sea_orm(string_value = "general")]
+    General,
+}
+#[derive(Debug, Clone, PartialEq, Eq, EnumIter, DeriveActiveEnum, Copy, async_graphql :: Enum, Hash)]
+#[sea_orm(rs_type = "Enum", db_type = "Enum", enum_name = "analytics_status")]
+pub enum AnalyticsStatus {
+    #[sea_orm(string_value = "pending")]
+    Pending,
+    #[sea_orm(string_value = "processing")]
+    Processing,
+    #[sea_orm(string_value = "completed")]
+    Completed,
+    #[sea_orm(string_value = "failed")]
+    Failed,
+    #[sea_orm(string_value = "cancelled")]
+    Cancelled,
+}
+#[derive(Debug, Clone, PartialEq, Eq, EnumIter, DeriveActiveEnum, Copy, async_graphql :: Enum, Hash)]
 #[sea_orm(rs_type = "Enum", db_type = "Enum", enum_name = "audit_actor_type")]
 pub enum AuditActorType {
     #[sea_orm(string_value = "user")]
@@ -25,6 +55,52 @@ pub enum AuditLevel {
     Security,
 }
 #[derive(Debug, Clone, PartialEq, Eq, EnumIter, DeriveActiveEnum, Copy, async_graphql :: Enum, Hash)]
+#[sea_orm(rs_type = "Enum", db_type = "Enum", enum_name = "execution_status")]
+pub enum ExecutionStatus {
+    #[sea_orm(string_value = "pending")]
+    Pending,
+    #[sea_orm(string_value = "running")]
+    Running,
+    #[sea_orm(string_value = "completed")]
+    Completed,
+    #[sea_orm(string_value = "failed")]
+    Failed,
+    #[sea_orm(string_value = "cancelled")]
+    Cancelled,
+}
+#[derive(Debug, Clone, PartialEq, Eq, EnumIter, DeriveActiveEnum, Copy, async_graphql :: Enum, Hash)]
+#[sea_orm(rs_type = "Enum", db_type = "Enum", enum_name = "ingest_status")]
+pub enum IngestStatus {
+    #[sea_orm(string_value = "pending")]
+    Pending,
+    #[sea_orm(string_value = "processing")]
+    Processing,
+    #[sea_orm(string_value = "queued_for_vec")]
+    QueuedForVec,
+    #[sea_orm(string_value = "vectorizing")]
+    Vectorizing,
+    #[sea_orm(string_value = "completed")]
+    Completed,
+    #[sea_orm(string_value = "failed")]
+    Failed,
+    #[sea_orm(string_value = "cancelled")]
+    Cancelled,
+}
+#[derive(Debug, Clone, PartialEq, Eq, EnumIter, DeriveActiveEnum, Copy, async_graphql :: Enum, Hash)]
+#[sea_orm(rs_type = "Enum", db_type = "Enum", enum_name = "job_status")]
+pub enum JobStatus {
+    #[sea_orm(string_value = "queued")]
+    Queued,
+    #[sea_orm(string_value = "running")]
+    Running,
+    #[sea_orm(string_value = "succeeded")]
+    Succeeded,
+    #[sea_orm(string_value = "failed")]
+    Failed,
+    #[sea_orm(string_value = "cancelled")]
+    Cancelled,
+}
+#[derive(Debug, Clone, PartialEq, Eq, EnumIter, DeriveActiveEnum, Copy, async_graphql :: Enum, Hash)]
 #[sea_orm(rs_type = "Enum", db_type = "Enum", enum_name = "member_role")]
 pub enum MemberRole {
     #[sea_orm(string_value = "owner")]
@@ -39,6 +115,34 @@ pub enum MemberRole {
     Viewer,
     #[sea_orm(string_value = "pending")]
     Pending,
+}
+#[derive(Debug, Clone, PartialEq, Eq, EnumIter, DeriveActiveEnum, Copy, async_graphql :: Enum, Hash)]
+#[sea_orm(rs_type = "Enum", db_type = "Enum", enum_name = "record_category")]
+pub enum RecordCategory {
+    #[sea_orm(string_value = "top_10")]
+    Top10,
+    #[sea_orm(string_value = "bottom_10")]
+    Bottom10,
+}
+#[derive(Debug, Clone, PartialEq, Eq, EnumIter, DeriveActiveEnum, Copy, async_graphql :: Enum, Hash)]
+#[sea_orm(rs_type = "Enum", db_type = "Enum", enum_name = "record_type")]
+pub enum RecordType {
+    #[sea_orm(string_value = "task")]
+    Task,
+    #[sea_orm(string_value = "feedback")]
+    Feedback,
+}
+#[derive(Debug, Clone, PartialEq, Eq, EnumIter, DeriveActiveEnum, Copy, async_graphql :: Enum, Hash)]
+#[sea_orm(rs_type = "Enum", db_type = "Enum", enum_name = "review_status")]
+pub enum ReviewStatus {
+    #[sea_orm(string_value = "pending")]
+    Pending,
+    #[sea_orm(string_value = "approved")]
+    Approved,
+    #[sea_orm(string_value = "changes_requested")]
+    ChangesRequested,
+    #[sea_orm(string_value = "commented")]
+    Commented,
 }
 #[derive(Debug, Clone, PartialEq, Eq, EnumIter, DeriveActiveEnum, Copy, async_graphql :: Enum, Hash)]
 #[sea_orm(rs_type = "Enum", db_type = "Enum", enum_name = "seat_type")]
@@ -85,4 +189,16 @@ pub enum TenantKind {
     Personal,
     #[sea_orm(string_value = "organization")]
     Organization,
+}
+#[derive(Debug, Clone, PartialEq, Eq, EnumIter, DeriveActiveEnum, Copy, async_graphql :: Enum, Hash)]
+#[sea_orm(rs_type = "Enum", db_type = "Enum", enum_name = "workflow_status")]
+pub enum WorkflowStatus {
+    #[sea_orm(string_value = "draft")]
+    Draft,
+    #[sea_orm(string_value = "active")]
+    Active,
+    #[sea_orm(string_value = "paused")]
+    Paused,
+    #[sea_orm(string_value = "archived")]
+    Archived,
 }

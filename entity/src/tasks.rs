@@ -30,6 +30,10 @@ pub struct Model {
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {
+    #[sea_orm(has_many = "super::commits::Entity")]
+    Commits,
+    #[sea_orm(has_many = "super::executions::Entity")]
+    Executions,
     #[sea_orm(
         belongs_to = "super::projects::Entity",
         from = "(Column::TenantId, Column::ProjectId)",
@@ -38,6 +42,8 @@ pub enum Relation {
         on_delete = "Cascade"
     )]
     Projects,
+    #[sea_orm(has_many = "super::task_output::Entity")]
+    TaskOutput,
     #[sea_orm(
         belongs_to = "Entity",
         from = "(Column::TenantId, Column::ParentId)",
@@ -64,21 +70,42 @@ pub enum Relation {
     Users,
 }
 
+impl Related<super::commits::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Commits.def()
+    }
+}
+
+impl Related<super::executions::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Executions.def()
+    }
+}
+
 impl Related<super::projects::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::Projects.def()
     }
 }
 
-impl Related<super::tenants::Entity> for Entity {
+impl Related<super::task_output::Entity> for Entity {
     fn to() -> RelationDef {
-        Relation::Tenants.def()
+        Relation::TaskOutput.def()
     }
 }
 
 impl Related<super::users::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::Users.def()
+    }
+}
+
+impl Related<super::tenants::Entity> for Entity {
+    fn to() -> RelationDef {
+        super::task_output::Relation::Tenants.def()
+    }
+    fn via() -> Option<RelationDef> {
+        Some(super::task_output::Relation::Tasks.def().rev())
     }
 }
 

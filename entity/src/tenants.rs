@@ -21,21 +21,91 @@ pub struct Model {
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {
+    #[sea_orm(has_many = "super::agents::Entity")]
+    Agents,
+    #[sea_orm(has_many = "super::analytics_jobs::Entity")]
+    AnalyticsJobs,
     #[sea_orm(has_many = "super::audit_log::Entity")]
     AuditLog,
+    #[sea_orm(has_many = "super::bonus_windows::Entity")]
+    BonusWindows,
+    #[sea_orm(has_many = "super::code_embeddings::Entity")]
+    CodeEmbeddings,
+    #[sea_orm(has_many = "super::commits::Entity")]
+    Commits,
+    #[sea_orm(has_many = "super::data_records::Entity")]
+    DataRecords,
+    #[sea_orm(has_many = "super::executions::Entity")]
+    Executions,
+    #[sea_orm(has_many = "super::ingest_jobs::Entity")]
+    IngestJobs,
     #[sea_orm(has_many = "super::invitations::Entity")]
     Invitations,
+    #[sea_orm(has_many = "super::job_results::Entity")]
+    JobResults,
+    #[sea_orm(has_many = "super::jobs::Entity")]
+    Jobs,
+    #[sea_orm(has_many = "super::likert_scores::Entity")]
+    LikertScores,
     #[sea_orm(has_many = "super::projects::Entity")]
     Projects,
+    #[sea_orm(has_many = "super::reviews::Entity")]
+    Reviews,
+    #[sea_orm(has_many = "super::task_output::Entity")]
+    TaskOutput,
     #[sea_orm(has_many = "super::tasks::Entity")]
     Tasks,
     #[sea_orm(has_many = "super::tenant_members::Entity")]
     TenantMembers,
+    #[sea_orm(has_many = "super::workflows::Entity")]
+    Workflows,
+}
+
+impl Related<super::agents::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Agents.def()
+    }
+}
+
+impl Related<super::analytics_jobs::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::AnalyticsJobs.def()
+    }
 }
 
 impl Related<super::audit_log::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::AuditLog.def()
+    }
+}
+
+impl Related<super::bonus_windows::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::BonusWindows.def()
+    }
+}
+
+impl Related<super::code_embeddings::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::CodeEmbeddings.def()
+    }
+}
+
+impl Related<super::commits::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Commits.def()
+    }
+}
+
+impl Related<super::executions::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Executions.def()
+    }
+}
+
+impl Related<super::ingest_jobs::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::IngestJobs.def()
     }
 }
 
@@ -45,21 +115,75 @@ impl Related<super::invitations::Entity> for Entity {
     }
 }
 
-impl Related<super::projects::Entity> for Entity {
+impl Related<super::job_results::Entity> for Entity {
     fn to() -> RelationDef {
-        Relation::Projects.def()
+        Relation::JobResults.def()
     }
 }
 
-impl Related<super::tasks::Entity> for Entity {
+impl Related<super::likert_scores::Entity> for Entity {
     fn to() -> RelationDef {
-        Relation::Tasks.def()
+        Relation::LikertScores.def()
+    }
+}
+
+impl Related<super::reviews::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Reviews.def()
+    }
+}
+
+impl Related<super::task_output::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::TaskOutput.def()
     }
 }
 
 impl Related<super::tenant_members::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::TenantMembers.def()
+    }
+}
+
+impl Related<super::workflows::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Workflows.def()
+    }
+}
+
+impl Related<super::data_records::Entity> for Entity {
+    fn to() -> RelationDef {
+        super::likert_scores::Relation::DataRecords.def()
+    }
+    fn via() -> Option<RelationDef> {
+        Some(super::likert_scores::Relation::Tenants.def().rev())
+    }
+}
+
+impl Related<super::jobs::Entity> for Entity {
+    fn to() -> RelationDef {
+        super::job_results::Relation::Jobs.def()
+    }
+    fn via() -> Option<RelationDef> {
+        Some(super::job_results::Relation::Tenants.def().rev())
+    }
+}
+
+impl Related<super::projects::Entity> for Entity {
+    fn to() -> RelationDef {
+        super::code_embeddings::Relation::Projects.def()
+    }
+    fn via() -> Option<RelationDef> {
+        Some(super::code_embeddings::Relation::Tenants.def().rev())
+    }
+}
+
+impl Related<super::tasks::Entity> for Entity {
+    fn to() -> RelationDef {
+        super::task_output::Relation::Tasks.def()
+    }
+    fn via() -> Option<RelationDef> {
+        Some(super::task_output::Relation::Tenants.def().rev())
     }
 }
 

@@ -22,16 +22,36 @@ pub struct Model {
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {
+    #[sea_orm(has_many = "super::analytics_jobs::Entity")]
+    AnalyticsJobs,
     #[sea_orm(has_many = "super::audit_log::Entity")]
     AuditLog,
+    #[sea_orm(has_many = "super::bonus_windows::Entity")]
+    BonusWindows,
+    #[sea_orm(has_many = "super::data_records::Entity")]
+    DataRecords,
+    #[sea_orm(has_many = "super::executions::Entity")]
+    Executions,
+    #[sea_orm(has_many = "super::ingest_jobs::Entity")]
+    IngestJobs,
     #[sea_orm(has_many = "super::invitations::Entity")]
     Invitations,
+    #[sea_orm(has_many = "super::jobs::Entity")]
+    Jobs,
     #[sea_orm(has_many = "super::projects::Entity")]
     Projects,
     #[sea_orm(has_many = "super::tasks::Entity")]
     Tasks,
     #[sea_orm(has_many = "super::tenant_members::Entity")]
     TenantMembers,
+    #[sea_orm(has_many = "super::workflows::Entity")]
+    Workflows,
+}
+
+impl Related<super::analytics_jobs::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::AnalyticsJobs.def()
+    }
 }
 
 impl Related<super::audit_log::Entity> for Entity {
@@ -40,9 +60,39 @@ impl Related<super::audit_log::Entity> for Entity {
     }
 }
 
+impl Related<super::bonus_windows::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::BonusWindows.def()
+    }
+}
+
+impl Related<super::data_records::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::DataRecords.def()
+    }
+}
+
+impl Related<super::executions::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Executions.def()
+    }
+}
+
+impl Related<super::ingest_jobs::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::IngestJobs.def()
+    }
+}
+
 impl Related<super::invitations::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::Invitations.def()
+    }
+}
+
+impl Related<super::jobs::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Jobs.def()
     }
 }
 
@@ -61,6 +111,12 @@ impl Related<super::tasks::Entity> for Entity {
 impl Related<super::tenant_members::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::TenantMembers.def()
+    }
+}
+
+impl Related<super::workflows::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Workflows.def()
     }
 }
 

@@ -46,6 +46,9 @@ impl MigratorTrait for Migrator {
             sql_migration!("m20261123_000001_tenancy", "tenancy"),
             sql_migration!("m20261123_000002_work", "work"),
             sql_migration!("m20261123_000003_governance", "governance"),
+            sql_migration!("m20261123_000004_agents", "agents"),
+            sql_migration!("m20261123_000005_review", "review"),
+            sql_migration!("m20261123_000006_code", "code"),
         ]
     }
 }

@@ -53,6 +53,7 @@ pub fn parent(v: impl Into<Option<Uuid>>) -> Option<Uuid> {
 ///     events none;                       // or: events parent project_id;
 ///     check create check_project;        // optional: async fn(&Scope, &mut Create) -> Result<()>
 ///     check update check_project_update; // optional: async fn(&Scope, Uuid, &mut Update) -> Result<()>
+///     stamp stamp_row;                   // optional: async fn(&Scope, &mut ActiveModel) -> Result<()>
 /// }
 /// ```
 #[macro_export]
@@ -68,6 +69,7 @@ macro_rules! crud {
         events $( parent $pfield:ident )? $( none )?;
         $( check create $ccheck:path; )?
         $( check update $ucheck:path; )?
+        $( stamp $stamp:path; )?
     ) => {
         $(#[$modmeta])*
         pub mod $module {
@@ -152,7 +154,9 @@ macro_rules! crud {
             pub async fn create(scope: &Scope, mut input: $Create) -> Result<M> {
                 scope.require(MemberRole::$write, concat!("create a ", $label)).await?;
                 $( $ccheck(scope, &mut input).await?; )?
-                let model = Am { $( $cfield: sea_orm::ActiveValue::Set(input.$cfield), )* ..Default::default() };
+                #[allow(unused_mut)]
+                let mut model = Am { $( $cfield: sea_orm::ActiveValue::Set(input.$cfield), )* ..Default::default() };
+                $( $stamp(scope, &mut model).await?; )?
                 let row = $crate::query::insert(scope, model).await?;
                 $crate::crud::changed!(scope, row, $label, $entity, Created $(, $pfield)?);
                 Ok(row)

@@ -85,6 +85,21 @@ const CONSTRAINTS: &[(&str, &str, &str)] = &[
     ("tasks_project_fkey", "projectId", "no such project in this tenant"),
     ("tasks_parent_fkey", "parentId", "no such parent task in this tenant"),
     ("tasks_not_own_parent", "parentId", "a task cannot be its own parent"),
+    ("agents_tenant_name_key", "name", "an agent with this name already exists in the tenant"),
+    ("agents_not_own_manager", "reportsTo", "an agent cannot report to itself"),
+    ("workflows_tenant_name_key", "name", "a workflow with this name already exists in the tenant"),
+    ("jobs_type_format", "jobType", "jobType must be upper-case letters, digits and '_', e.g. EMAIL_SEND"),
+    ("jobs_progress_range", "progress", "progress must be between 0 and 1"),
+    ("data_records_duplicate_key", "content", "this project already has a record of this type with the same content"),
+    ("likert_scores_record_user_key", "recordId", "this rater has already scored this record"),
+    ("likert_scores_realism_range", "realismScore", "realismScore must be between 1 and 7"),
+    ("likert_scores_quality_range", "qualityScore", "qualityScore must be between 1 and 7"),
+    ("bonus_windows_time_order", "endTime", "endTime must be after startTime"),
+    ("commits_sha_format", "sha", "sha must be 7-64 hexadecimal characters"),
+    ("commits_project_sha_key", "sha", "this commit is already recorded for the project"),
+    ("reviews_quality_range", "qualityScore", "qualityScore must be between 0 and 100"),
+    ("reviews_security_range", "securityScore", "securityScore must be between 0 and 100"),
+    ("code_embeddings_chunk_key", "chunkIndex", "this chunk of the file is already indexed"),
 ];
 
 impl From<DbErr> for ServiceError {

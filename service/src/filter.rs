@@ -2,7 +2,7 @@
 //! service API's own argument types, and exposed to GraphQL as they are.
 use async_graphql::{Enum, InputObject, InputType};
 use chrono::{DateTime, Utc};
-use entity::sea_orm_active_enums::{AuditLevel, MemberRole, TaskPriority, TaskStatus};
+use entity::sea_orm_active_enums::*;
 use sea_orm::{
     sea_query::{extension::postgres::PgExpr, Expr, IntoCondition},
     ColumnTrait, Condition, Order, Value,
@@ -99,6 +99,15 @@ impl ColumnFilter for DateTimeFilter {
 #[graphql(concrete(name = "TaskPriorityFilter", params(TaskPriority)))]
 #[graphql(concrete(name = "MemberRoleFilter", params(MemberRole)))]
 #[graphql(concrete(name = "AuditLevelFilter", params(AuditLevel)))]
+#[graphql(concrete(name = "AgentTypeFilter", params(AgentType)))]
+#[graphql(concrete(name = "ExecutionStatusFilter", params(ExecutionStatus)))]
+#[graphql(concrete(name = "JobStatusFilter", params(JobStatus)))]
+#[graphql(concrete(name = "WorkflowStatusFilter", params(WorkflowStatus)))]
+#[graphql(concrete(name = "RecordTypeFilter", params(RecordType)))]
+#[graphql(concrete(name = "RecordCategoryFilter", params(RecordCategory)))]
+#[graphql(concrete(name = "IngestStatusFilter", params(IngestStatus)))]
+#[graphql(concrete(name = "AnalyticsStatusFilter", params(AnalyticsStatus)))]
+#[graphql(concrete(name = "ReviewStatusFilter", params(ReviewStatus)))]
 pub struct EnumFilter<T: InputType> {
     pub eq: Option<T>,
     pub ne: Option<T>,

@@ -1,5 +1,6 @@
 //! Tenant-scoped domain logic: the only crate that builds queries. Every function takes a
 //! `Scope`; tenant tables are reached only through `query`, which adds the tenant filter.
+pub mod code;
 pub mod crud;
 pub mod error;
 pub mod events;
@@ -7,6 +8,7 @@ pub mod filter;
 pub mod governance;
 pub mod pagination;
 pub mod query;
+pub mod review;
 pub mod scope;
 pub mod tenancy;
 pub mod work;

@@ -43,8 +43,11 @@ pub async fn get<E: EntityTrait>(scope: &Scope, entity: &'static str, id: Uuid) 
 pub async fn by_column<E: EntityTrait>(scope: &Scope, key: &str, values: &[Uuid]) -> Result<Vec<E::Model>> {
     let base = if column::<E>("tenant_id").is_ok() { scoped::<E>(scope)? } else { E::find() };
     let mut select = base.filter(column::<E>(key)?.is_in(values.iter().copied()));
-    if let Ok(created) = column::<E>("created_at") {
-        // Children come back in a stable, natural order (oldest first), ties broken by id.
+    // Children come back in a stable, natural order: by sequence number where rows have one,
+    // else oldest first; ties broken by id.
+    if let Ok(seq) = column::<E>("seq") {
+        select = select.order_by_asc(seq);
+    } else if let Ok(created) = column::<E>("created_at") {
         select = select.order_by_asc(created);
     }
     select = select.order_by_asc(column::<E>("id")?);

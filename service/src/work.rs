@@ -1,13 +1,17 @@
-//! Work: projects (seeds 003 + 004) and tasks with subtasks (seeds 002 + 004). Reading needs any
-//! active role; writing needs `member` or above; deleting a project needs `manager` or above.
+//! Work: projects (seeds 003 + 004), tasks with subtasks (seeds 002 + 004), agents, executions,
+//! streamed task output, the job queue's rows and workflows. Reading needs any active role;
+//! each entity names the role its writes need.
 use async_graphql::MaybeUndefined;
-use entity::sea_orm_active_enums::{MemberRole, TaskPriority, TaskStatus};
+use entity::sea_orm_active_enums::{
+    AgentType, ExecutionStatus, JobStatus, MemberRole, TaskPriority, TaskStatus, WorkflowStatus,
+};
 use entity::tenant_members;
+use sea_orm::prelude::{DateTimeWithTimeZone, Decimal};
 use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, QueryFilter, Statement};
 use uuid::Uuid;
 
 use crate::error::{Result, ServiceError};
-use crate::filter::{DateTimeFilter, EnumFilter, IntFilter, StringFilter, UuidFilter};
+use crate::filter::{BoolFilter, DateTimeFilter, EnumFilter, IntFilter, StringFilter, UuidFilter};
 use crate::query;
 use crate::scope::Scope;
 
@@ -212,4 +216,209 @@ pub async fn ensure_member(scope: &Scope, field: &str, user: Uuid) -> Result<Uui
         Some(_) => Ok(user),
         None => Err(ServiceError::bad_input(field, format!("user {user} is not a member of this tenant"))),
     }
+}
+
+crate::crud! {
+    /// Agents: AI workers with a role, a model and capabilities, in an org chart (`reportsTo`).
+    pub mod agents for agents as "agent";
+    filter AgentFilter {
+        id: UuidFilter => Id,
+        name: StringFilter => Name,
+        agent_type: EnumFilter<AgentType> => AgentType,
+        reports_to: UuidFilter => ReportsTo,
+        enabled: BoolFilter => Enabled,
+        provider: StringFilter => Provider,
+        created_at: DateTimeFilter => CreatedAt,
+    }
+    order AgentOrderField / AgentOrderBy { Name => Name, CreatedAt => CreatedAt, } default Name Asc;
+    create CreateAgentInput {
+        name: String,
+        role: Option<String>,
+        email: Option<String>,
+        reports_to: Option<Uuid>,
+        personality: Option<String>,
+        #[graphql(default_with = "AgentType::General")]
+        agent_type: AgentType,
+        #[graphql(default)]
+        capabilities: Vec<String>,
+        model: Option<String>,
+        provider: Option<String>,
+        system_prompt: Option<String>,
+        #[graphql(default = true)]
+        enabled: bool,
+    }
+    update UpdateAgentInput {
+        name: Option<String>,
+        role: MaybeUndefined<String>,
+        email: MaybeUndefined<String>,
+        reports_to: MaybeUndefined<Uuid>,
+        personality: MaybeUndefined<String>,
+        agent_type: Option<AgentType>,
+        capabilities: Option<Vec<String>>,
+        model: MaybeUndefined<String>,
+        provider: MaybeUndefined<String>,
+        system_prompt: MaybeUndefined<String>,
+        enabled: Option<bool>,
+    }
+    roles write Manager, delete Admin;
+    events none;
+}
+
+crate::crud! {
+    /// Executions: an agent's run of a task, with tokens, cost and duration.
+    pub mod executions for executions as "execution";
+    filter ExecutionFilter {
+        id: UuidFilter => Id,
+        task_id: UuidFilter => TaskId,
+        agent_id: UuidFilter => AgentId,
+        user_id: UuidFilter => UserId,
+        status: EnumFilter<ExecutionStatus> => Status,
+        created_at: DateTimeFilter => CreatedAt,
+    }
+    order ExecutionOrderField / ExecutionOrderBy {
+        CreatedAt => CreatedAt, StartedAt => StartedAt, CompletedAt => CompletedAt, TokensUsed => TokensUsed, CostUsd => CostUsd,
+    } default CreatedAt Asc;
+    create CreateExecutionInput {
+        task_id: Uuid,
+        agent_id: Option<Uuid>,
+        #[graphql(default_with = "ExecutionStatus::Pending")]
+        status: ExecutionStatus,
+        input: Option<serde_json::Value>,
+    }
+    update UpdateExecutionInput {
+        status: Option<ExecutionStatus>,
+        output: MaybeUndefined<serde_json::Value>,
+        error: MaybeUndefined<String>,
+        tokens_used: Option<i64>,
+        cost_usd: Option<Decimal>,
+        duration_ms: MaybeUndefined<i64>,
+        started_at: MaybeUndefined<DateTimeWithTimeZone>,
+        completed_at: MaybeUndefined<DateTimeWithTimeZone>,
+    }
+    roles write Member, delete Manager;
+    events parent task_id;
+    stamp super::stamp_execution;
+}
+
+crate::crud! {
+    /// A task's streamed output, in order; `seq` is assigned on append.
+    pub mod task_output for task_output as "task output";
+    filter TaskOutputFilter {
+        task_id: UuidFilter => TaskId,
+        seq: IntFilter => Seq,
+        stream: StringFilter => Stream,
+    }
+    order TaskOutputOrderField / TaskOutputOrderBy { Seq => Seq, } default Seq Asc;
+    create AppendTaskOutputInput {
+        task_id: Uuid,
+        #[graphql(default_with = "String::from(\"stdout\")")]
+        stream: String,
+        content: String,
+    }
+    update UpdateTaskOutputInput {
+        content: Option<String>,
+    }
+    roles write Member, delete Manager;
+    events parent task_id;
+}
+
+crate::crud! {
+    /// The job queue (seeds 000/001): workers claim queued jobs by priority, then run time.
+    pub mod jobs for jobs as "job";
+    filter JobFilter {
+        id: UuidFilter => Id,
+        job_type: StringFilter => JobType,
+        status: EnumFilter<JobStatus> => Status,
+        priority: IntFilter => Priority,
+        scheduled_at: DateTimeFilter => ScheduledAt,
+        created_at: DateTimeFilter => CreatedAt,
+    }
+    order JobOrderField / JobOrderBy {
+        CreatedAt => CreatedAt, ScheduledAt => ScheduledAt, Priority => Priority, Status => Status,
+    } default CreatedAt Asc;
+    create CreateJobInput {
+        /// Upper-case with underscores, e.g. `EMAIL_SEND`, `INGEST_CSV`.
+        job_type: String,
+        #[graphql(default)]
+        priority: i32,
+        #[graphql(default_with = "serde_json::json!({})")]
+        input: serde_json::Value,
+        #[graphql(default = 3)]
+        max_retries: i32,
+        /// Run no earlier than this; now when left out.
+        #[graphql(default_with = "chrono::Utc::now().into()")]
+        scheduled_at: DateTimeWithTimeZone,
+    }
+    update UpdateJobInput {
+        priority: Option<i32>,
+        max_retries: Option<i32>,
+        scheduled_at: Option<DateTimeWithTimeZone>,
+    }
+    roles write Member, delete Manager;
+    events none;
+}
+
+crate::crud! {
+    /// One attempt at a job, kept whatever its outcome.
+    pub mod job_results for job_results as "job result";
+    filter JobResultFilter {
+        job_id: UuidFilter => JobId,
+        status: EnumFilter<JobStatus> => Status,
+        created_at: DateTimeFilter => CreatedAt,
+    }
+    order JobResultOrderField / JobResultOrderBy { Attempt => Attempt, CreatedAt => CreatedAt, } default Attempt Asc;
+    create CreateJobResultInput {
+        job_id: Uuid,
+        attempt: i32,
+        status: JobStatus,
+        output: Option<serde_json::Value>,
+        error: Option<serde_json::Value>,
+        worker: Option<String>,
+        started_at: Option<DateTimeWithTimeZone>,
+        finished_at: Option<DateTimeWithTimeZone>,
+        duration_ms: Option<i64>,
+    }
+    update UpdateJobResultInput {
+        status: Option<JobStatus>,
+        output: MaybeUndefined<serde_json::Value>,
+        error: MaybeUndefined<serde_json::Value>,
+        finished_at: MaybeUndefined<DateTimeWithTimeZone>,
+        duration_ms: MaybeUndefined<i64>,
+    }
+    roles write Manager, delete Admin;
+    events none;
+}
+
+crate::crud! {
+    /// Workflows: named definitions of multi-step work.
+    pub mod workflows for workflows as "workflow";
+    filter WorkflowFilter {
+        id: UuidFilter => Id,
+        name: StringFilter => Name,
+        status: EnumFilter<WorkflowStatus> => Status,
+        created_at: DateTimeFilter => CreatedAt,
+    }
+    order WorkflowOrderField / WorkflowOrderBy { Name => Name, CreatedAt => CreatedAt, UpdatedAt => UpdatedAt, } default Name Asc;
+    create CreateWorkflowInput {
+        name: String,
+        description: Option<String>,
+        #[graphql(default_with = "serde_json::json!({})")]
+        definition: serde_json::Value,
+        #[graphql(default_with = "WorkflowStatus::Draft")]
+        status: WorkflowStatus,
+    }
+    update UpdateWorkflowInput {
+        name: Option<String>,
+        description: MaybeUndefined<String>,
+        definition: Option<serde_json::Value>,
+        status: Option<WorkflowStatus>,
+    }
+    roles write Manager, delete Admin;
+    events none;
+}
+
+/// An execution is started by the caller.
+async fn stamp_execution(scope: &Scope, model: &mut entity::executions::ActiveModel) -> Result<()> {
+    model.user_id = sea_orm::ActiveValue::Set(Some(scope.user_id()?));
+    Ok(())
 }

@@ -2,9 +2,11 @@
 //! keep one request from costing the server too much.
 #[macro_use]
 mod macros;
+pub mod code;
 pub mod connection;
 pub mod governance;
 pub mod loaders;
+pub mod review;
 pub mod tenancy;
 pub mod work;
 
@@ -22,10 +24,48 @@ use crate::events::EventHub;
 use loaders::Loaders;
 
 #[derive(MergedObject, Default)]
-pub struct Query(HealthQuery, tenancy::TenancyQuery, governance::GovernanceQuery, work::ProjectQuery, work::TaskQuery);
+pub struct Query(
+    HealthQuery,
+    tenancy::TenancyQuery,
+    governance::GovernanceQuery,
+    work::ProjectQuery,
+    work::TaskQuery,
+    work::AgentQuery,
+    work::ExecutionQuery,
+    work::TaskOutputQuery,
+    work::JobQuery,
+    work::JobResultQuery,
+    work::WorkflowQuery,
+    review::DataRecordQuery,
+    review::LikertScoreQuery,
+    review::IngestJobQuery,
+    review::AnalyticsJobQuery,
+    review::BonusWindowQuery,
+    code::CommitQuery,
+    code::ReviewQuery,
+    code::CodeChunkQuery,
+);
 
 #[derive(MergedObject, Default)]
-pub struct Mutation(tenancy::TenancyMutation, work::ProjectMutation, work::TaskMutation);
+pub struct Mutation(
+    tenancy::TenancyMutation,
+    work::ProjectMutation,
+    work::TaskMutation,
+    work::AgentMutation,
+    work::ExecutionMutation,
+    work::TaskOutputMutation,
+    work::JobMutation,
+    work::JobResultMutation,
+    work::WorkflowMutation,
+    review::DataRecordMutation,
+    review::LikertScoreMutation,
+    review::IngestJobMutation,
+    review::AnalyticsJobMutation,
+    review::BonusWindowMutation,
+    code::CommitMutation,
+    code::ReviewMutation,
+    code::CodeChunkMutation,
+);
 
 #[derive(MergedSubscription, Default)]
 pub struct Subscription(work::WorkSubscription);
@@ -67,6 +107,37 @@ impl CtxExt for Context<'_> {
     fn loaders(&self) -> async_graphql::Result<&Loaders> {
         self.data::<Loaders>()
     }
+}
+
+/// A to-one relation: the row `id` of `E` as the GraphQL type `T`, through the request's loader.
+pub async fn one<E, T>(ctx: &Context<'_>, id: Option<uuid::Uuid>) -> async_graphql::Result<Option<T>>
+where
+    E: sea_orm::EntityTrait + Send + Sync,
+    E::Model: Send + Sync,
+    T: From<E::Model>,
+{
+    let Some(id) = id else { return Ok(None) };
+    Ok(ctx.loaders()?.one::<E>(id).await?.map(T::from))
+}
+
+/// A to-many relation: rows of `E` whose `column` is `id`, as a connection, through the loader.
+pub async fn many<E, T>(
+    ctx: &Context<'_>,
+    column: &'static str,
+    id: uuid::Uuid,
+    first: Option<i32>,
+    after: Option<String>,
+    last: Option<i32>,
+    before: Option<String>,
+) -> async_graphql::Result<connection::Conn<T>>
+where
+    E: sea_orm::EntityTrait + Send + Sync,
+    E::Model: Send + Sync,
+    T: From<E::Model> + async_graphql::OutputType,
+{
+    let rows = ctx.loaders()?.many::<E>(column, id).await?;
+    let page = service::Page::from_loaded(rows, &connection::page_args(ctx, first, after, last, before))?;
+    Ok(connection::connection(page, T::from))
 }
 
 #[derive(SimpleObject)]

@@ -11,6 +11,12 @@ use super::CtxExt;
 
 pub struct User(pub users::Model);
 
+impl From<users::Model> for User {
+    fn from(m: users::Model) -> Self {
+        Self(m)
+    }
+}
+
 /// A person. You see yourself and the members of the tenant you are in.
 #[Object]
 impl User {

@@ -1,17 +1,20 @@
 //! Work in GraphQL: projects and tasks, their relations, and live task changes.
 use async_graphql::{ComplexObject, Context, Result, SimpleObject, Subscription};
 use chrono::{DateTime, FixedOffset};
-use entity::sea_orm_active_enums::{TaskPriority, TaskStatus};
+use entity::sea_orm_active_enums::{AgentType, ExecutionStatus, JobStatus, TaskPriority, TaskStatus, WorkflowStatus};
 use futures_util::{Stream, StreamExt};
+use sea_orm::prelude::Decimal;
 use service::events::ChangeOp;
-use service::work::{projects, tasks};
+use service::work::{agents, executions, job_results, jobs, projects, task_output, tasks, workflows};
 use service::Page;
 use tokio_stream::wrappers::BroadcastStream;
 use uuid::Uuid;
 
+use super::code::{CodeChunk, Commit};
 use super::connection::{connection, page_args, Conn};
+use super::review::{AnalyticsJob, DataRecord, IngestJob};
 use super::tenancy::User;
-use super::CtxExt;
+use super::{many, one, page_cost, CtxExt};
 use crate::events::EventHub;
 
 object! {
@@ -50,6 +53,66 @@ impl Project {
         let rows = ctx.loaders()?.many::<entity::tasks::Entity>("project_id", self.id).await?;
         let page = Page::from_loaded(rows, &page_args(ctx, first, after, last, before))?;
         Ok(connection(page, Task::from))
+    }
+
+    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
+    async fn data_records(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Conn<DataRecord>> {
+        many::<entity::data_records::Entity, _>(ctx, "project_id", self.id, first, after, last, before).await
+    }
+
+    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
+    async fn ingest_jobs(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Conn<IngestJob>> {
+        many::<entity::ingest_jobs::Entity, _>(ctx, "project_id", self.id, first, after, last, before).await
+    }
+
+    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
+    async fn analytics_jobs(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Conn<AnalyticsJob>> {
+        many::<entity::analytics_jobs::Entity, _>(ctx, "project_id", self.id, first, after, last, before).await
+    }
+
+    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
+    async fn commits(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Conn<Commit>> {
+        many::<entity::commits::Entity, _>(ctx, "project_id", self.id, first, after, last, before).await
+    }
+
+    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
+    async fn code_chunks(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Conn<CodeChunk>> {
+        many::<entity::code_embeddings::Entity, _>(ctx, "project_id", self.id, first, after, last, before).await
     }
 }
 
@@ -98,8 +161,239 @@ impl Task {
     }
 
     async fn creator(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        let Some(id) = self.created_by else { return Ok(None) };
-        Ok(ctx.loaders()?.one::<entity::users::Entity>(id).await?.map(User))
+        one::<entity::users::Entity, _>(ctx, self.created_by).await
+    }
+
+    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
+    async fn executions(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Conn<Execution>> {
+        many::<entity::executions::Entity, _>(ctx, "task_id", self.id, first, after, last, before).await
+    }
+
+    /// The task's streamed output, in sequence order.
+    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
+    async fn output(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Conn<TaskOutput>> {
+        many::<entity::task_output::Entity, _>(ctx, "task_id", self.id, first, after, last, before).await
+    }
+
+    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
+    async fn commits(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Conn<Commit>> {
+        many::<entity::commits::Entity, _>(ctx, "task_id", self.id, first, after, last, before).await
+    }
+}
+
+object! {
+    /// An AI agent: role, model, capabilities, and its place in the org chart.
+    Agent from entity::agents::Model {
+        id: Uuid,
+        name: String,
+        role: Option<String>,
+        email: Option<String>,
+        reports_to: Option<Uuid>,
+        personality: Option<String>,
+        agent_type: AgentType,
+        capabilities: Vec<String>,
+        model: Option<String>,
+        provider: Option<String>,
+        system_prompt: Option<String>,
+        enabled: bool,
+        created_at: DateTime<FixedOffset>,
+        updated_at: DateTime<FixedOffset>,
+    }
+}
+
+#[ComplexObject]
+impl Agent {
+    /// The agent this one reports to.
+    async fn manager(&self, ctx: &Context<'_>) -> Result<Option<Agent>> {
+        one::<entity::agents::Entity, _>(ctx, self.reports_to).await
+    }
+
+    /// The agents reporting to this one.
+    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
+    async fn reports(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Conn<Agent>> {
+        many::<entity::agents::Entity, _>(ctx, "reports_to", self.id, first, after, last, before).await
+    }
+
+    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
+    async fn executions(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Conn<Execution>> {
+        many::<entity::executions::Entity, _>(ctx, "agent_id", self.id, first, after, last, before).await
+    }
+}
+
+object! {
+    /// An agent's run of a task, with tokens, cost (USD, exact decimal) and duration.
+    Execution from entity::executions::Model {
+        id: Uuid,
+        task_id: Uuid,
+        agent_id: Option<Uuid>,
+        user_id: Option<Uuid>,
+        status: ExecutionStatus,
+        input: Option<serde_json::Value>,
+        output: Option<serde_json::Value>,
+        error: Option<String>,
+        tokens_used: i64,
+        cost_usd: Decimal,
+        duration_ms: Option<i64>,
+        started_at: Option<DateTime<FixedOffset>>,
+        completed_at: Option<DateTime<FixedOffset>>,
+        created_at: DateTime<FixedOffset>,
+        updated_at: DateTime<FixedOffset>,
+    }
+}
+
+#[ComplexObject]
+impl Execution {
+    async fn task(&self, ctx: &Context<'_>) -> Result<Option<Task>> {
+        one::<entity::tasks::Entity, _>(ctx, Some(self.task_id)).await
+    }
+    async fn agent(&self, ctx: &Context<'_>) -> Result<Option<Agent>> {
+        one::<entity::agents::Entity, _>(ctx, self.agent_id).await
+    }
+    async fn user(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        one::<entity::users::Entity, _>(ctx, self.user_id).await
+    }
+}
+
+object! {
+    /// One chunk of a task's streamed output.
+    TaskOutput from entity::task_output::Model {
+        id: Uuid,
+        task_id: Uuid,
+        /// 1, 2, 3, … per task, in the order written.
+        seq: i64,
+        stream: String,
+        content: String,
+        created_at: DateTime<FixedOffset>,
+    }
+}
+
+#[ComplexObject]
+impl TaskOutput {
+    async fn task(&self, ctx: &Context<'_>) -> Result<Option<Task>> {
+        one::<entity::tasks::Entity, _>(ctx, Some(self.task_id)).await
+    }
+}
+
+object! {
+    /// A queued unit of background work, retried with backoff until `maxRetries`.
+    Job from entity::jobs::Model {
+        id: Uuid,
+        job_type: String,
+        status: JobStatus,
+        priority: i32,
+        input: serde_json::Value,
+        output: Option<serde_json::Value>,
+        error: Option<serde_json::Value>,
+        /// From 0 to 1.
+        progress: f64,
+        retry_count: i32,
+        max_retries: i32,
+        next_retry_at: Option<DateTime<FixedOffset>>,
+        scheduled_at: DateTime<FixedOffset>,
+        started_at: Option<DateTime<FixedOffset>>,
+        completed_at: Option<DateTime<FixedOffset>>,
+        created_by: Option<Uuid>,
+        created_at: DateTime<FixedOffset>,
+        updated_at: DateTime<FixedOffset>,
+    }
+}
+
+#[ComplexObject]
+impl Job {
+    /// Every attempt, first to last.
+    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
+    async fn results(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Conn<JobResult>> {
+        many::<entity::job_results::Entity, _>(ctx, "job_id", self.id, first, after, last, before).await
+    }
+    async fn creator(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        one::<entity::users::Entity, _>(ctx, self.created_by).await
+    }
+}
+
+object! {
+    /// One attempt at a job.
+    JobResult from entity::job_results::Model {
+        id: Uuid,
+        job_id: Uuid,
+        attempt: i32,
+        status: JobStatus,
+        output: Option<serde_json::Value>,
+        error: Option<serde_json::Value>,
+        worker: Option<String>,
+        started_at: Option<DateTime<FixedOffset>>,
+        finished_at: Option<DateTime<FixedOffset>>,
+        duration_ms: Option<i64>,
+        created_at: DateTime<FixedOffset>,
+    }
+}
+
+#[ComplexObject]
+impl JobResult {
+    async fn job(&self, ctx: &Context<'_>) -> Result<Option<Job>> {
+        one::<entity::jobs::Entity, _>(ctx, Some(self.job_id)).await
+    }
+}
+
+object! {
+    /// A named definition of multi-step work.
+    Workflow from entity::workflows::Model {
+        id: Uuid,
+        name: String,
+        description: Option<String>,
+        definition: serde_json::Value,
+        status: WorkflowStatus,
+        created_by: Option<Uuid>,
+        created_at: DateTime<FixedOffset>,
+        updated_at: DateTime<FixedOffset>,
+    }
+}
+
+#[ComplexObject]
+impl Workflow {
+    async fn creator(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        one::<entity::users::Entity, _>(ctx, self.created_by).await
     }
 }
 
@@ -113,6 +407,42 @@ crud_fields! {
     tasks => Task;
     query TaskQuery { task, tasks }
     mutation TaskMutation { create_task, update_task, delete_task }
+}
+
+crud_fields! {
+    agents => Agent;
+    query AgentQuery { agent, agents }
+    mutation AgentMutation { create_agent, update_agent, delete_agent }
+}
+
+crud_fields! {
+    executions => Execution;
+    query ExecutionQuery { execution, executions }
+    mutation ExecutionMutation { create_execution, update_execution, delete_execution }
+}
+
+crud_fields! {
+    task_output => TaskOutput;
+    query TaskOutputQuery { task_output_chunk, task_output }
+    mutation TaskOutputMutation { append_task_output, update_task_output, delete_task_output }
+}
+
+crud_fields! {
+    jobs => Job;
+    query JobQuery { job, jobs }
+    mutation JobMutation { enqueue_job, update_job, delete_job }
+}
+
+crud_fields! {
+    job_results => JobResult;
+    query JobResultQuery { job_result, job_results }
+    mutation JobResultMutation { create_job_result, update_job_result, delete_job_result }
+}
+
+crud_fields! {
+    workflows => Workflow;
+    query WorkflowQuery { workflow, workflows }
+    mutation WorkflowMutation { create_workflow, update_workflow, delete_workflow }
 }
 
 /// A change to a task, sent after the change commits.

@@ -1,0 +1,123 @@
+//! Code (Vibe Coder) in GraphQL: commits, reviews, code chunks.
+use async_graphql::{ComplexObject, Context, Result};
+use chrono::{DateTime, FixedOffset};
+use entity::sea_orm_active_enums::ReviewStatus;
+use service::code::{code_embeddings, commits, reviews};
+use uuid::Uuid;
+
+use super::connection::Conn;
+use super::work::{Agent, Project, Task};
+use super::{many, one, page_cost};
+
+object! {
+    /// A commit made for a project (and a task).
+    Commit from entity::commits::Model {
+        id: Uuid,
+        project_id: Uuid,
+        task_id: Option<Uuid>,
+        sha: String,
+        message: String,
+        author: Option<String>,
+        author_email: Option<String>,
+        branch: Option<String>,
+        files_changed: i32,
+        additions: i32,
+        deletions: i32,
+        committed_at: DateTime<FixedOffset>,
+        created_at: DateTime<FixedOffset>,
+        updated_at: DateTime<FixedOffset>,
+    }
+}
+
+#[ComplexObject]
+impl Commit {
+    async fn project(&self, ctx: &Context<'_>) -> Result<Option<Project>> {
+        one::<entity::projects::Entity, _>(ctx, Some(self.project_id)).await
+    }
+    async fn task(&self, ctx: &Context<'_>) -> Result<Option<Task>> {
+        one::<entity::tasks::Entity, _>(ctx, self.task_id).await
+    }
+    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
+    async fn reviews(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Conn<Review>> {
+        many::<entity::reviews::Entity, _>(ctx, "commit_id", self.id, first, after, last, before).await
+    }
+}
+
+object! {
+    /// An automated review of a commit.
+    Review from entity::reviews::Model {
+        id: Uuid,
+        commit_id: Uuid,
+        reviewer_agent_id: Option<Uuid>,
+        status: ReviewStatus,
+        summary: Option<String>,
+        /// 0-100.
+        quality_score: Option<i32>,
+        /// 0-100.
+        security_score: Option<i32>,
+        issues: serde_json::Value,
+        suggestions: serde_json::Value,
+        created_at: DateTime<FixedOffset>,
+        updated_at: DateTime<FixedOffset>,
+    }
+}
+
+#[ComplexObject]
+impl Review {
+    async fn commit(&self, ctx: &Context<'_>) -> Result<Option<Commit>> {
+        one::<entity::commits::Entity, _>(ctx, Some(self.commit_id)).await
+    }
+    async fn reviewer_agent(&self, ctx: &Context<'_>) -> Result<Option<Agent>> {
+        one::<entity::agents::Entity, _>(ctx, self.reviewer_agent_id).await
+    }
+}
+
+object! {
+    /// A chunk of a project's code, indexed for semantic search (the embedding is not shown).
+    CodeChunk from entity::code_embeddings::Model {
+        id: Uuid,
+        project_id: Uuid,
+        file_path: String,
+        chunk_index: i32,
+        content: String,
+        embedding_model: Option<String>,
+        language: Option<String>,
+        file_type: Option<String>,
+        metadata: serde_json::Value,
+        commit_sha: Option<String>,
+        created_at: DateTime<FixedOffset>,
+        updated_at: DateTime<FixedOffset>,
+    }
+}
+
+#[ComplexObject]
+impl CodeChunk {
+    async fn project(&self, ctx: &Context<'_>) -> Result<Option<Project>> {
+        one::<entity::projects::Entity, _>(ctx, Some(self.project_id)).await
+    }
+}
+
+crud_fields! {
+    commits => Commit;
+    query CommitQuery { commit, commits }
+    mutation CommitMutation { create_commit, update_commit, delete_commit }
+}
+
+crud_fields! {
+    reviews => Review;
+    query ReviewQuery { review, reviews }
+    mutation ReviewMutation { create_review, update_review, delete_review }
+}
+
+crud_fields! {
+    code_embeddings => CodeChunk;
+    query CodeChunkQuery { code_chunk, code_chunks }
+    mutation CodeChunkMutation { create_code_chunk, update_code_chunk, delete_code_chunk }
+}

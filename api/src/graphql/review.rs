@@ -1,0 +1,198 @@
+//! Review (Operations Tools) in GraphQL: data records, Likert scores, ingest and analytics jobs,
+//! bonus windows.
+use async_graphql::{ComplexObject, Context, Result};
+use chrono::{DateTime, FixedOffset};
+use entity::sea_orm_active_enums::{AnalyticsStatus, IngestStatus, RecordCategory, RecordType};
+use service::review::{analytics_jobs, bonus_windows, data_records, ingest_jobs, likert_scores};
+use uuid::Uuid;
+
+use super::connection::Conn;
+use super::tenancy::User;
+use super::work::Project;
+use super::{many, one, page_cost};
+
+object! {
+    /// A task or feedback text of a project (seed 003), with its review state. Its embedding is
+    /// kept for search and not shown.
+    DataRecord from entity::data_records::Model {
+        id: Uuid,
+        project_id: Uuid,
+        ingest_job_id: Option<Uuid>,
+        record_type: RecordType,
+        category: Option<RecordCategory>,
+        source: String,
+        content: String,
+        metadata: serde_json::Value,
+        embedding_model: Option<String>,
+        alignment_analysis: Option<String>,
+        has_been_reviewed: bool,
+        is_category_correct: Option<bool>,
+        reviewed_by: Option<Uuid>,
+        reviewed_at: Option<DateTime<FixedOffset>>,
+        created_by_id: Option<String>,
+        created_by_name: Option<String>,
+        created_by_email: Option<String>,
+        created_at: DateTime<FixedOffset>,
+        updated_at: DateTime<FixedOffset>,
+    }
+}
+
+#[ComplexObject]
+impl DataRecord {
+    async fn project(&self, ctx: &Context<'_>) -> Result<Option<Project>> {
+        one::<entity::projects::Entity, _>(ctx, Some(self.project_id)).await
+    }
+    async fn ingest_job(&self, ctx: &Context<'_>) -> Result<Option<IngestJob>> {
+        one::<entity::ingest_jobs::Entity, _>(ctx, self.ingest_job_id).await
+    }
+    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
+    async fn scores(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Conn<LikertScore>> {
+        many::<entity::likert_scores::Entity, _>(ctx, "record_id", self.id, first, after, last, before).await
+    }
+}
+
+object! {
+    /// A 1-7 rating of a record's realism and quality, by a user or an LLM.
+    LikertScore from entity::likert_scores::Model {
+        id: Uuid,
+        record_id: Uuid,
+        user_id: String,
+        realism_score: i32,
+        quality_score: i32,
+        llm_model: Option<String>,
+        created_at: DateTime<FixedOffset>,
+        updated_at: DateTime<FixedOffset>,
+    }
+}
+
+#[ComplexObject]
+impl LikertScore {
+    async fn record(&self, ctx: &Context<'_>) -> Result<Option<DataRecord>> {
+        one::<entity::data_records::Entity, _>(ctx, Some(self.record_id)).await
+    }
+}
+
+object! {
+    /// A CSV ingest into a project, with live counters.
+    IngestJob from entity::ingest_jobs::Model {
+        id: Uuid,
+        project_id: Uuid,
+        record_type: RecordType,
+        status: IngestStatus,
+        total_records: i32,
+        saved_count: i32,
+        skipped_count: i32,
+        /// Skipped rows counted by reason.
+        skipped_details: serde_json::Value,
+        error: Option<String>,
+        source_name: Option<String>,
+        source_file_id: Option<Uuid>,
+        job_id: Option<Uuid>,
+        created_by: Option<Uuid>,
+        created_at: DateTime<FixedOffset>,
+        updated_at: DateTime<FixedOffset>,
+    }
+}
+
+#[ComplexObject]
+impl IngestJob {
+    async fn project(&self, ctx: &Context<'_>) -> Result<Option<Project>> {
+        one::<entity::projects::Entity, _>(ctx, Some(self.project_id)).await
+    }
+    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
+    async fn records(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Conn<DataRecord>> {
+        many::<entity::data_records::Entity, _>(ctx, "ingest_job_id", self.id, first, after, last, before).await
+    }
+}
+
+object! {
+    /// Per-project counts and Likert averages, computed in the background.
+    AnalyticsJob from entity::analytics_jobs::Model {
+        id: Uuid,
+        project_id: Uuid,
+        status: AnalyticsStatus,
+        total_records: i32,
+        processed_count: i32,
+        result: Option<serde_json::Value>,
+        error: Option<String>,
+        job_id: Option<Uuid>,
+        created_by: Option<Uuid>,
+        created_at: DateTime<FixedOffset>,
+        updated_at: DateTime<FixedOffset>,
+    }
+}
+
+#[ComplexObject]
+impl AnalyticsJob {
+    async fn project(&self, ctx: &Context<'_>) -> Result<Option<Project>> {
+        one::<entity::projects::Entity, _>(ctx, Some(self.project_id)).await
+    }
+}
+
+object! {
+    /// A time window with task and feedback targets in two tiers (a target of 0 is off).
+    BonusWindow from entity::bonus_windows::Model {
+        id: Uuid,
+        name: String,
+        start_time: DateTime<FixedOffset>,
+        end_time: DateTime<FixedOffset>,
+        target_task_count: i32,
+        target_feedback_count: i32,
+        target_task_count_tier2: i32,
+        target_feedback_count_tier2: i32,
+        created_by: Uuid,
+        created_at: DateTime<FixedOffset>,
+        updated_at: DateTime<FixedOffset>,
+    }
+}
+
+#[ComplexObject]
+impl BonusWindow {
+    async fn creator(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        one::<entity::users::Entity, _>(ctx, Some(self.created_by)).await
+    }
+}
+
+crud_fields! {
+    data_records => DataRecord;
+    query DataRecordQuery { data_record, data_records }
+    mutation DataRecordMutation { create_data_record, update_data_record, delete_data_record }
+}
+
+crud_fields! {
+    likert_scores => LikertScore;
+    query LikertScoreQuery { likert_score, likert_scores }
+    mutation LikertScoreMutation { create_likert_score, update_likert_score, delete_likert_score }
+}
+
+crud_fields! {
+    ingest_jobs => IngestJob;
+    query IngestJobQuery { ingest_job, ingest_jobs }
+    mutation IngestJobMutation { create_ingest_job, update_ingest_job, delete_ingest_job }
+}
+
+crud_fields! {
+    analytics_jobs => AnalyticsJob;
+    query AnalyticsJobQuery { analytics_job, analytics_jobs }
+    mutation AnalyticsJobMutation { create_analytics_job, update_analytics_job, delete_analytics_job }
+}
+
+crud_fields! {
+    bonus_windows => BonusWindow;
+    query BonusWindowQuery { bonus_window, bonus_windows }
+    mutation BonusWindowMutation { create_bonus_window, update_bonus_window, delete_bonus_window }
+}
