@@ -36,8 +36,8 @@ crate::crud! {
         additions: i32,
         #[graphql(default)]
         deletions: i32,
-        #[graphql(default_with = "chrono::Utc::now().into()")]
-        committed_at: DateTimeWithTimeZone,
+        /// Now when left out.
+        committed_at: Option<DateTimeWithTimeZone> => db_default,
     }
     update UpdateCommitInput {
         task_id: MaybeUndefined<Uuid>,

@@ -47,7 +47,7 @@ pub fn parent(v: impl Into<Option<Uuid>>) -> Option<Uuid> {
 ///     pub mod projects for projects as "project";
 ///     filter ProjectFilter { name: StringFilter => Name, }
 ///     order ProjectOrderField / ProjectOrderBy { Name => Name, CreatedAt => CreatedAt, } default CreatedAt Asc;
-///     create CreateProjectInput { name: String, }
+///     create CreateProjectInput { name: String, scheduled_at: Option<DateTimeWithTimeZone> => db_default, }
 ///     update UpdateProjectInput { name: Option<String>, description: MaybeUndefined<String>, }
 ///     roles read Viewer, write Member, delete Manager;
 ///     events none;                       // or: events parent project_id;
@@ -63,7 +63,7 @@ macro_rules! crud {
         pub mod $module:ident for $entity:ident as $label:literal;
         filter $Filter:ident { $( $(#[$fmeta:meta])* $ffield:ident : $fty:ty => $fcol:ident, )* }
         order $OrderField:ident / $OrderBy:ident { $( $ovar:ident => $ocol:ident, )* } default $dcol:ident $ddir:ident;
-        create $Create:ident { $( $(#[$cmeta:meta])* $cfield:ident : $cty:ty, )* }
+        create $Create:ident { $( $(#[$cmeta:meta])* $cfield:ident : $cty:ty $( => $cmode:ident )?, )* }
         update $Update:ident { $( $(#[$umeta:meta])* $ufield:ident : $uty:ty, )* }
         roles write $write:ident, delete $delete:ident;
         events $( parent $pfield:ident )? $( none )?;
@@ -155,7 +155,7 @@ macro_rules! crud {
                 scope.require(MemberRole::$write, concat!("create a ", $label)).await?;
                 $( $ccheck(scope, &mut input).await?; )?
                 #[allow(unused_mut)]
-                let mut model = Am { $( $cfield: sea_orm::ActiveValue::Set(input.$cfield), )* ..Default::default() };
+                let mut model = Am { $( $cfield: $crate::crud::create_value!(input.$cfield $(, $cmode)?), )* ..Default::default() };
                 $( $stamp(scope, &mut model).await?; )?
                 let row = $crate::query::insert(scope, model).await?;
                 $crate::crud::changed!(scope, row, $label, $entity, Created $(, $pfield)?);
@@ -181,6 +181,23 @@ macro_rules! crud {
         }
     };
 }
+
+/// A create input's field as its column's value; `=> db_default` marks an optional field whose
+/// absence leaves the column to its database default (`now()` for times, say).
+#[macro_export]
+#[doc(hidden)]
+macro_rules! __crud_create_value {
+    ($e:expr) => {
+        sea_orm::ActiveValue::Set($e)
+    };
+    ($e:expr, db_default) => {
+        match $e {
+            Some(v) => sea_orm::ActiveValue::Set(v),
+            None => sea_orm::ActiveValue::NotSet,
+        }
+    };
+}
+pub use __crud_create_value as create_value;
 
 /// After a write: the audit row and the change event, both inside the request's transaction.
 #[macro_export]

@@ -346,8 +346,7 @@ crate::crud! {
         #[graphql(default = 3)]
         max_retries: i32,
         /// Run no earlier than this; now when left out.
-        #[graphql(default_with = "chrono::Utc::now().into()")]
-        scheduled_at: DateTimeWithTimeZone,
+        scheduled_at: Option<DateTimeWithTimeZone> => db_default,
     }
     update UpdateJobInput {
         priority: Option<i32>,
