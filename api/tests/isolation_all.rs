@@ -168,11 +168,20 @@ async fn no_entity_crosses_tenants() {
         let res = by_id(format!("mutation($id: UUID!) {{ {delete}(id: $id) {{ id }} }}")).await;
         assert_eq!(code(&res), "NOT_FOUND", "{entity}: delete reached another tenant: {res}");
         if let Some(list) = &ops.list {
-            let res = app.gql(&bob, Some(b), &format!("{{ {list}(first: 100) {{ totalCount edges {{ node {{ id }} }} }} }}"), json!({})).await;
+            let res = app
+                .gql(
+                    &bob,
+                    Some(b),
+                    &format!("{{ {list}(first: 100) {{ totalCount edges {{ node {{ id }} }} }} }}"),
+                    json!({}),
+                )
+                .await;
             assert_eq!(data(&res, &format!("{list}.totalCount")), 0, "{entity}: listed another tenant's rows: {res}");
         }
         // Still there for its own tenant.
-        let res = app.gql(&alice, Some(a), &format!("query($id: UUID!) {{ {get}(id: $id) {{ id }} }}"), json!({ "id": id })).await;
+        let res = app
+            .gql(&alice, Some(a), &format!("query($id: UUID!) {{ {get}(id: $id) {{ id }} }}"), json!({ "id": id }))
+            .await;
         assert_eq!(data(&res, &format!("{get}.id")), &json!(id.to_string()), "{entity} vanished");
     }
 

@@ -10,6 +10,7 @@ pub mod pagination;
 pub mod query;
 pub mod review;
 pub mod scope;
+pub mod stats;
 pub mod tenancy;
 pub mod work;
 

@@ -114,3 +114,30 @@ impl Loaders {
         Ok(rows.unwrap_or_default())
     }
 }
+
+/// An aggregate over children, answered for many parents at once (see `service::stats`).
+pub trait Batch: Send + Sync + 'static {
+    type Value: Send + Sync + Clone + 'static;
+    fn run(
+        scope: &Scope,
+        ids: &[Uuid],
+    ) -> impl std::future::Future<Output = service::Result<HashMap<Uuid, Self::Value>>> + Send;
+}
+
+pub struct Batched<B>(Arc<Scope>, PhantomData<B>);
+
+impl<B: Batch> Loader<Uuid> for Batched<B> {
+    type Value = B::Value;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, B::Value>, Self::Error> {
+        Ok(B::run(&self.0, keys).await?)
+    }
+}
+
+impl Loaders {
+    /// The aggregate `B` of parent `id`, batched with every other parent of this request.
+    pub async fn batch<B: Batch>(&self, id: Uuid) -> async_graphql::Result<Option<B::Value>> {
+        self.get::<Batched<B>, Uuid>(|s| Batched(s, PhantomData)).load_one(id).await
+    }
+}

@@ -7,6 +7,7 @@ pub mod connection;
 pub mod governance;
 pub mod loaders;
 pub mod review;
+pub mod stats;
 pub mod tenancy;
 pub mod work;
 

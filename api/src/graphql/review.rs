@@ -7,9 +7,10 @@ use service::review::{analytics_jobs, bonus_windows, data_records, ingest_jobs, 
 use uuid::Uuid;
 
 use super::connection::Conn;
+use super::stats::{tier_met, BonusProgress, LikertSummary, RecordLikert, WindowProgress};
 use super::tenancy::User;
 use super::work::Project;
-use super::{many, one, page_cost};
+use super::{many, one, page_cost, CtxExt};
 
 object! {
     /// A task or feedback text of a project (seed 003), with its review state. Its embedding is
@@ -45,6 +46,11 @@ impl DataRecord {
     async fn ingest_job(&self, ctx: &Context<'_>) -> Result<Option<IngestJob>> {
         one::<entity::ingest_jobs::Entity, _>(ctx, self.ingest_job_id).await
     }
+    /// Averages of the record's scores.
+    async fn likert(&self, ctx: &Context<'_>) -> Result<LikertSummary> {
+        Ok(ctx.loaders()?.batch::<RecordLikert>(self.id).await?.into())
+    }
+
     #[graphql(complexity = "page_cost(first, last, child_complexity)")]
     async fn scores(
         &self,
@@ -164,6 +170,28 @@ object! {
 impl BonusWindow {
     async fn creator(&self, ctx: &Context<'_>) -> Result<Option<User>> {
         one::<entity::users::Entity, _>(ctx, Some(self.created_by)).await
+    }
+
+    /// Per person who created records in the window: their counts and the tiers they reach.
+    async fn progress(&self, ctx: &Context<'_>) -> Result<Vec<BonusProgress>> {
+        let rows = ctx.loaders()?.batch::<WindowProgress>(self.id).await?.unwrap_or_default();
+        Ok(rows
+            .into_iter()
+            .map(|p| BonusProgress {
+                tier1_met: tier_met(p.task_count, p.feedback_count, self.target_task_count, self.target_feedback_count),
+                tier2_met: tier_met(
+                    p.task_count,
+                    p.feedback_count,
+                    self.target_task_count_tier2,
+                    self.target_feedback_count_tier2,
+                ),
+                user_id: p.user_id,
+                user_name: p.user_name,
+                user_email: p.user_email,
+                task_count: p.task_count,
+                feedback_count: p.feedback_count,
+            })
+            .collect())
     }
 }
 

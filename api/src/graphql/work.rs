@@ -13,6 +13,9 @@ use uuid::Uuid;
 use super::code::{CodeChunk, Commit};
 use super::connection::{connection, page_args, Conn};
 use super::review::{AnalyticsJob, DataRecord, IngestJob};
+use super::stats::{
+    AgentUsage, LikertSummary, ProjectLikert, ProjectTaskCounts, ProjectUsage, TaskStatusCount, TaskUsage, Usage,
+};
 use super::tenancy::User;
 use super::{many, one, page_cost, CtxExt};
 use crate::events::EventHub;
@@ -53,6 +56,22 @@ impl Project {
         let rows = ctx.loaders()?.many::<entity::tasks::Entity>("project_id", self.id).await?;
         let page = Page::from_loaded(rows, &page_args(ctx, first, after, last, before))?;
         Ok(connection(page, Task::from))
+    }
+
+    /// How many of the project's tasks are in each status.
+    async fn task_counts(&self, ctx: &Context<'_>) -> Result<Vec<TaskStatusCount>> {
+        let rows = ctx.loaders()?.batch::<ProjectTaskCounts>(self.id).await?.unwrap_or_default();
+        Ok(rows.into_iter().map(|r| TaskStatusCount { status: r.status, count: r.count }).collect())
+    }
+
+    /// Tokens, cost and time of every execution of the project's tasks.
+    async fn usage(&self, ctx: &Context<'_>) -> Result<Usage> {
+        Ok(ctx.loaders()?.batch::<ProjectUsage>(self.id).await?.into())
+    }
+
+    /// Likert averages over every scored record of the project.
+    async fn likert(&self, ctx: &Context<'_>) -> Result<LikertSummary> {
+        Ok(ctx.loaders()?.batch::<ProjectLikert>(self.id).await?.into())
     }
 
     #[graphql(complexity = "page_cost(first, last, child_complexity)")]
@@ -176,6 +195,11 @@ impl Task {
         many::<entity::executions::Entity, _>(ctx, "task_id", self.id, first, after, last, before).await
     }
 
+    /// Tokens, cost and time of the task's executions.
+    async fn usage(&self, ctx: &Context<'_>) -> Result<Usage> {
+        Ok(ctx.loaders()?.batch::<TaskUsage>(self.id).await?.into())
+    }
+
     /// The task's streamed output, in sequence order.
     #[graphql(complexity = "page_cost(first, last, child_complexity)")]
     async fn output(
@@ -252,6 +276,11 @@ impl Agent {
         before: Option<String>,
     ) -> Result<Conn<Execution>> {
         many::<entity::executions::Entity, _>(ctx, "agent_id", self.id, first, after, last, before).await
+    }
+
+    /// Tokens, cost and time of the agent's executions.
+    async fn usage(&self, ctx: &Context<'_>) -> Result<Usage> {
+        Ok(ctx.loaders()?.batch::<AgentUsage>(self.id).await?.into())
     }
 }
 
