@@ -10,11 +10,12 @@ use serde_json::json;
 async fn records_scores_jobs_and_bonus_windows() {
     let app = TestApp::start().await;
     let admin = app.user().await;
-    let t = Some(app.tenant(&admin).await);
+    let tenant = app.tenant(&admin).await;
+    let t = Some(tenant);
     let alice = app.user().await;
-    app.join(&admin, t.unwrap(), &alice, "MEMBER").await;
+    app.join(&admin, tenant, &alice, "MEMBER").await;
     let bob = app.user().await;
-    app.join(&admin, t.unwrap(), &bob, "MEMBER").await;
+    app.join(&admin, tenant, &bob, "MEMBER").await;
 
     let res = app.gql(&admin, t, "mutation { createProject(input: { name: \"Support QA\" }) { id } }", json!({})).await;
     let project = id(data(&res, "createProject.id"));
