@@ -1,3 +1,4 @@
+#![recursion_limit = "512"]
 //! Atlas's HTTP and GraphQL layer, and the `atlas` binary's commands.
 pub mod auth;
 pub mod config;

@@ -42,10 +42,16 @@ pub enum Relation {
         on_delete = "SetNull"
     )]
     SelfRef,
+    #[sea_orm(has_many = "super::decision_memos::Entity")]
+    DecisionMemos,
     #[sea_orm(has_many = "super::executions::Entity")]
     Executions,
+    #[sea_orm(has_many = "super::intents::Entity")]
+    Intents,
     #[sea_orm(has_many = "super::reviews::Entity")]
     Reviews,
+    #[sea_orm(has_many = "super::suggestions::Entity")]
+    Suggestions,
     #[sea_orm(
         belongs_to = "super::tenants::Entity",
         from = "Column::TenantId",
@@ -56,9 +62,21 @@ pub enum Relation {
     Tenants,
 }
 
+impl Related<super::decision_memos::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::DecisionMemos.def()
+    }
+}
+
 impl Related<super::executions::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::Executions.def()
+    }
+}
+
+impl Related<super::intents::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Intents.def()
     }
 }
 
@@ -68,9 +86,18 @@ impl Related<super::reviews::Entity> for Entity {
     }
 }
 
+impl Related<super::suggestions::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Suggestions.def()
+    }
+}
+
 impl Related<super::tenants::Entity> for Entity {
     fn to() -> RelationDef {
-        Relation::Tenants.def()
+        super::suggestions::Relation::Tenants.def()
+    }
+    fn via() -> Option<RelationDef> {
+        Some(super::suggestions::Relation::Agents.def().rev())
     }
 }
 

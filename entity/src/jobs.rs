@@ -40,6 +40,8 @@ pub struct Model {
 pub enum Relation {
     #[sea_orm(has_many = "super::analytics_jobs::Entity")]
     AnalyticsJobs,
+    #[sea_orm(has_many = "super::decision_memos::Entity")]
+    DecisionMemos,
     #[sea_orm(has_many = "super::ingest_jobs::Entity")]
     IngestJobs,
     #[sea_orm(has_many = "super::job_results::Entity")]
@@ -65,6 +67,12 @@ pub enum Relation {
 impl Related<super::analytics_jobs::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::AnalyticsJobs.def()
+    }
+}
+
+impl Related<super::decision_memos::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::DecisionMemos.def()
     }
 }
 

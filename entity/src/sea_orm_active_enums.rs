@@ -33,6 +33,14 @@ pub enum AnalyticsStatus {
     Cancelled,
 }
 #[derive(Debug, Clone, PartialEq, Eq, EnumIter, DeriveActiveEnum, Copy, async_graphql :: Enum, Hash)]
+#[sea_orm(rs_type = "Enum", db_type = "Enum", enum_name = "approval_decision")]
+pub enum ApprovalDecision {
+    #[sea_orm(string_value = "approved")]
+    Approved,
+    #[sea_orm(string_value = "rejected")]
+    Rejected,
+}
+#[derive(Debug, Clone, PartialEq, Eq, EnumIter, DeriveActiveEnum, Copy, async_graphql :: Enum, Hash)]
 #[sea_orm(rs_type = "Enum", db_type = "Enum", enum_name = "audit_actor_type")]
 pub enum AuditActorType {
     #[sea_orm(string_value = "user")]
@@ -55,6 +63,28 @@ pub enum AuditLevel {
     Security,
 }
 #[derive(Debug, Clone, PartialEq, Eq, EnumIter, DeriveActiveEnum, Copy, async_graphql :: Enum, Hash)]
+#[sea_orm(rs_type = "Enum", db_type = "Enum", enum_name = "budget_period")]
+pub enum BudgetPeriod {
+    #[sea_orm(string_value = "monthly")]
+    Monthly,
+    #[sea_orm(string_value = "quarterly")]
+    Quarterly,
+    #[sea_orm(string_value = "yearly")]
+    Yearly,
+}
+#[derive(Debug, Clone, PartialEq, Eq, EnumIter, DeriveActiveEnum, Copy, async_graphql :: Enum, Hash)]
+#[sea_orm(rs_type = "Enum", db_type = "Enum", enum_name = "chat_stream_status")]
+pub enum ChatStreamStatus {
+    #[sea_orm(string_value = "active")]
+    Active,
+    #[sea_orm(string_value = "finished")]
+    Finished,
+    #[sea_orm(string_value = "failed")]
+    Failed,
+    #[sea_orm(string_value = "cancelled")]
+    Cancelled,
+}
+#[derive(Debug, Clone, PartialEq, Eq, EnumIter, DeriveActiveEnum, Copy, async_graphql :: Enum, Hash)]
 #[sea_orm(rs_type = "Enum", db_type = "Enum", enum_name = "execution_status")]
 pub enum ExecutionStatus {
     #[sea_orm(string_value = "pending")]
@@ -67,6 +97,26 @@ pub enum ExecutionStatus {
     Failed,
     #[sea_orm(string_value = "cancelled")]
     Cancelled,
+}
+#[derive(Debug, Clone, PartialEq, Eq, EnumIter, DeriveActiveEnum, Copy, async_graphql :: Enum, Hash)]
+#[sea_orm(rs_type = "Enum", db_type = "Enum", enum_name = "file_permission")]
+pub enum FilePermission {
+    #[sea_orm(string_value = "read")]
+    Read,
+    #[sea_orm(string_value = "write")]
+    Write,
+}
+#[derive(Debug, Clone, PartialEq, Eq, EnumIter, DeriveActiveEnum, Copy, async_graphql :: Enum, Hash)]
+#[sea_orm(rs_type = "Enum", db_type = "Enum", enum_name = "file_visibility")]
+pub enum FileVisibility {
+    #[sea_orm(string_value = "private")]
+    Private,
+    #[sea_orm(string_value = "space")]
+    Space,
+    #[sea_orm(string_value = "organization")]
+    Organization,
+    #[sea_orm(string_value = "public")]
+    Public,
 }
 #[derive(Debug, Clone, PartialEq, Eq, EnumIter, DeriveActiveEnum, Copy, async_graphql :: Enum, Hash)]
 #[sea_orm(rs_type = "Enum", db_type = "Enum", enum_name = "ingest_status")]
@@ -87,6 +137,22 @@ pub enum IngestStatus {
     Cancelled,
 }
 #[derive(Debug, Clone, PartialEq, Eq, EnumIter, DeriveActiveEnum, Copy, async_graphql :: Enum, Hash)]
+#[sea_orm(rs_type = "Enum", db_type = "Enum", enum_name = "intent_status")]
+pub enum IntentStatus {
+    #[sea_orm(string_value = "draft")]
+    Draft,
+    #[sea_orm(string_value = "validating")]
+    Validating,
+    #[sea_orm(string_value = "executed")]
+    Executed,
+    #[sea_orm(string_value = "failed")]
+    Failed,
+    #[sea_orm(string_value = "blocked_sgl")]
+    BlockedSgl,
+    #[sea_orm(string_value = "awaiting_human")]
+    AwaitingHuman,
+}
+#[derive(Debug, Clone, PartialEq, Eq, EnumIter, DeriveActiveEnum, Copy, async_graphql :: Enum, Hash)]
 #[sea_orm(rs_type = "Enum", db_type = "Enum", enum_name = "job_status")]
 pub enum JobStatus {
     #[sea_orm(string_value = "queued")]
@@ -99,6 +165,46 @@ pub enum JobStatus {
     Failed,
     #[sea_orm(string_value = "cancelled")]
     Cancelled,
+}
+#[derive(Debug, Clone, PartialEq, Eq, EnumIter, DeriveActiveEnum, Copy, async_graphql :: Enum, Hash)]
+#[sea_orm(rs_type = "Enum", db_type = "Enum", enum_name = "kb_status")]
+pub enum KbStatus {
+    #[sea_orm(string_value = "draft")]
+    Draft,
+    #[sea_orm(string_value = "published")]
+    Published,
+    #[sea_orm(string_value = "archived")]
+    Archived,
+}
+#[derive(Debug, Clone, PartialEq, Eq, EnumIter, DeriveActiveEnum, Copy, async_graphql :: Enum, Hash)]
+#[sea_orm(rs_type = "Enum", db_type = "Enum", enum_name = "ledger_category")]
+pub enum LedgerCategory {
+    #[sea_orm(string_value = "ai_usage")]
+    AiUsage,
+    #[sea_orm(string_value = "infrastructure")]
+    Infrastructure,
+    #[sea_orm(string_value = "software")]
+    Software,
+    #[sea_orm(string_value = "payroll")]
+    Payroll,
+    #[sea_orm(string_value = "marketing")]
+    Marketing,
+    #[sea_orm(string_value = "services")]
+    Services,
+    #[sea_orm(string_value = "other")]
+    Other,
+}
+#[derive(Debug, Clone, PartialEq, Eq, EnumIter, DeriveActiveEnum, Copy, async_graphql :: Enum, Hash)]
+#[sea_orm(rs_type = "Enum", db_type = "Enum", enum_name = "ledger_entry_type")]
+pub enum LedgerEntryType {
+    #[sea_orm(string_value = "income")]
+    Income,
+    #[sea_orm(string_value = "expense")]
+    Expense,
+    #[sea_orm(string_value = "refund")]
+    Refund,
+    #[sea_orm(string_value = "transfer")]
+    Transfer,
 }
 #[derive(Debug, Clone, PartialEq, Eq, EnumIter, DeriveActiveEnum, Copy, async_graphql :: Enum, Hash)]
 #[sea_orm(rs_type = "Enum", db_type = "Enum", enum_name = "member_role")]
@@ -115,6 +221,38 @@ pub enum MemberRole {
     Viewer,
     #[sea_orm(string_value = "pending")]
     Pending,
+}
+#[derive(Debug, Clone, PartialEq, Eq, EnumIter, DeriveActiveEnum, Copy, async_graphql :: Enum, Hash)]
+#[sea_orm(rs_type = "Enum", db_type = "Enum", enum_name = "memo_status")]
+pub enum MemoStatus {
+    #[sea_orm(string_value = "proposed")]
+    Proposed,
+    #[sea_orm(string_value = "approved")]
+    Approved,
+    #[sea_orm(string_value = "rejected")]
+    Rejected,
+}
+#[derive(Debug, Clone, PartialEq, Eq, EnumIter, DeriveActiveEnum, Copy, async_graphql :: Enum, Hash)]
+#[sea_orm(rs_type = "Enum", db_type = "Enum", enum_name = "message_role")]
+pub enum MessageRole {
+    #[sea_orm(string_value = "system")]
+    System,
+    #[sea_orm(string_value = "user")]
+    User,
+    #[sea_orm(string_value = "assistant")]
+    Assistant,
+    #[sea_orm(string_value = "tool")]
+    Tool,
+}
+#[derive(Debug, Clone, PartialEq, Eq, EnumIter, DeriveActiveEnum, Copy, async_graphql :: Enum, Hash)]
+#[sea_orm(rs_type = "Enum", db_type = "Enum", enum_name = "publish_status")]
+pub enum PublishStatus {
+    #[sea_orm(string_value = "pending")]
+    Pending,
+    #[sea_orm(string_value = "published")]
+    Published,
+    #[sea_orm(string_value = "failed")]
+    Failed,
 }
 #[derive(Debug, Clone, PartialEq, Eq, EnumIter, DeriveActiveEnum, Copy, async_graphql :: Enum, Hash)]
 #[sea_orm(rs_type = "Enum", db_type = "Enum", enum_name = "record_category")]
@@ -155,6 +293,34 @@ pub enum SeatType {
     Enterprise,
 }
 #[derive(Debug, Clone, PartialEq, Eq, EnumIter, DeriveActiveEnum, Copy, async_graphql :: Enum, Hash)]
+#[sea_orm(rs_type = "Enum", db_type = "Enum", enum_name = "space_role")]
+pub enum SpaceRole {
+    #[sea_orm(string_value = "owner")]
+    Owner,
+    #[sea_orm(string_value = "editor")]
+    Editor,
+    #[sea_orm(string_value = "viewer")]
+    Viewer,
+}
+#[derive(Debug, Clone, PartialEq, Eq, EnumIter, DeriveActiveEnum, Copy, async_graphql :: Enum, Hash)]
+#[sea_orm(rs_type = "Enum", db_type = "Enum", enum_name = "space_visibility")]
+pub enum SpaceVisibility {
+    #[sea_orm(string_value = "private")]
+    Private,
+    #[sea_orm(string_value = "public")]
+    Public,
+}
+#[derive(Debug, Clone, PartialEq, Eq, EnumIter, DeriveActiveEnum, Copy, async_graphql :: Enum, Hash)]
+#[sea_orm(rs_type = "Enum", db_type = "Enum", enum_name = "suggestion_status")]
+pub enum SuggestionStatus {
+    #[sea_orm(string_value = "open")]
+    Open,
+    #[sea_orm(string_value = "accepted")]
+    Accepted,
+    #[sea_orm(string_value = "dismissed")]
+    Dismissed,
+}
+#[derive(Debug, Clone, PartialEq, Eq, EnumIter, DeriveActiveEnum, Copy, async_graphql :: Enum, Hash)]
 #[sea_orm(rs_type = "Enum", db_type = "Enum", enum_name = "task_priority")]
 pub enum TaskPriority {
     #[sea_orm(string_value = "low")]
@@ -189,6 +355,44 @@ pub enum TenantKind {
     Personal,
     #[sea_orm(string_value = "organization")]
     Organization,
+}
+#[derive(Debug, Clone, PartialEq, Eq, EnumIter, DeriveActiveEnum, Copy, async_graphql :: Enum, Hash)]
+#[sea_orm(rs_type = "Enum", db_type = "Enum", enum_name = "ticket_category")]
+pub enum TicketCategory {
+    #[sea_orm(string_value = "bug")]
+    Bug,
+    #[sea_orm(string_value = "feature")]
+    Feature,
+    #[sea_orm(string_value = "question")]
+    Question,
+    #[sea_orm(string_value = "billing")]
+    Billing,
+    #[sea_orm(string_value = "other")]
+    Other,
+}
+#[derive(Debug, Clone, PartialEq, Eq, EnumIter, DeriveActiveEnum, Copy, async_graphql :: Enum, Hash)]
+#[sea_orm(rs_type = "Enum", db_type = "Enum", enum_name = "ticket_severity")]
+pub enum TicketSeverity {
+    #[sea_orm(string_value = "low")]
+    Low,
+    #[sea_orm(string_value = "medium")]
+    Medium,
+    #[sea_orm(string_value = "high")]
+    High,
+    #[sea_orm(string_value = "critical")]
+    Critical,
+}
+#[derive(Debug, Clone, PartialEq, Eq, EnumIter, DeriveActiveEnum, Copy, async_graphql :: Enum, Hash)]
+#[sea_orm(rs_type = "Enum", db_type = "Enum", enum_name = "ticket_status")]
+pub enum TicketStatus {
+    #[sea_orm(string_value = "open")]
+    Open,
+    #[sea_orm(string_value = "in_progress")]
+    InProgress,
+    #[sea_orm(string_value = "resolved")]
+    Resolved,
+    #[sea_orm(string_value = "closed")]
+    Closed,
 }
 #[derive(Debug, Clone, PartialEq, Eq, EnumIter, DeriveActiveEnum, Copy, async_graphql :: Enum, Hash)]
 #[sea_orm(rs_type = "Enum", db_type = "Enum", enum_name = "workflow_status")]

@@ -25,51 +25,117 @@ pub enum Relation {
     Agents,
     #[sea_orm(has_many = "super::analytics_jobs::Entity")]
     AnalyticsJobs,
+    #[sea_orm(has_many = "super::approvals::Entity")]
+    Approvals,
+    #[sea_orm(has_many = "super::assets::Entity")]
+    Assets,
     #[sea_orm(has_many = "super::audit_log::Entity")]
     AuditLog,
     #[sea_orm(has_many = "super::bonus_windows::Entity")]
     BonusWindows,
+    #[sea_orm(has_many = "super::budgets::Entity")]
+    Budgets,
+    #[sea_orm(has_many = "super::chat_streams::Entity")]
+    ChatStreams,
+    #[sea_orm(has_many = "super::chats::Entity")]
+    Chats,
     #[sea_orm(has_many = "super::code_embeddings::Entity")]
     CodeEmbeddings,
     #[sea_orm(has_many = "super::commits::Entity")]
     Commits,
+    #[sea_orm(has_many = "super::crm_companies::Entity")]
+    CrmCompanies,
+    #[sea_orm(has_many = "super::crm_contacts::Entity")]
+    CrmContacts,
+    #[sea_orm(has_many = "super::crm_segment_members::Entity")]
+    CrmSegmentMembers,
+    #[sea_orm(has_many = "super::crm_segments::Entity")]
+    CrmSegments,
     #[sea_orm(has_many = "super::data_records::Entity")]
     DataRecords,
+    #[sea_orm(has_many = "super::decision_memos::Entity")]
+    DecisionMemos,
     #[sea_orm(has_many = "super::executions::Entity")]
     Executions,
+    #[sea_orm(has_many = "super::file_chunks::Entity")]
+    FileChunks,
+    #[sea_orm(has_many = "super::file_permissions::Entity")]
+    FilePermissions,
+    #[sea_orm(has_many = "super::file_versions::Entity")]
+    FileVersions,
+    #[sea_orm(has_many = "super::files::Entity")]
+    Files,
+    #[sea_orm(has_many = "super::folders::Entity")]
+    Folders,
     #[sea_orm(has_many = "super::ingest_jobs::Entity")]
     IngestJobs,
+    #[sea_orm(has_many = "super::integrations::Entity")]
+    Integrations,
+    #[sea_orm(has_many = "super::intents::Entity")]
+    Intents,
     #[sea_orm(has_many = "super::invitations::Entity")]
     Invitations,
     #[sea_orm(has_many = "super::job_results::Entity")]
     JobResults,
     #[sea_orm(has_many = "super::jobs::Entity")]
     Jobs,
+    #[sea_orm(has_many = "super::kb_chunks::Entity")]
+    KbChunks,
+    #[sea_orm(has_many = "super::kb_document_tags::Entity")]
+    KbDocumentTags,
+    #[sea_orm(has_many = "super::kb_documents::Entity")]
+    KbDocuments,
+    #[sea_orm(has_many = "super::kb_tags::Entity")]
+    KbTags,
+    #[sea_orm(has_many = "super::ledger_entries::Entity")]
+    LedgerEntries,
     #[sea_orm(has_many = "super::likert_scores::Entity")]
     LikertScores,
+    #[sea_orm(has_many = "super::messages::Entity")]
+    Messages,
+    #[sea_orm(has_many = "super::notes::Entity")]
+    Notes,
     #[sea_orm(has_many = "super::projects::Entity")]
     Projects,
+    #[sea_orm(has_many = "super::publish_events::Entity")]
+    PublishEvents,
     #[sea_orm(has_many = "super::reviews::Entity")]
     Reviews,
+    #[sea_orm(has_many = "super::space_members::Entity")]
+    SpaceMembers,
+    #[sea_orm(has_many = "super::spaces::Entity")]
+    Spaces,
+    #[sea_orm(has_many = "super::suggestions::Entity")]
+    Suggestions,
     #[sea_orm(has_many = "super::task_output::Entity")]
     TaskOutput,
     #[sea_orm(has_many = "super::tasks::Entity")]
     Tasks,
     #[sea_orm(has_many = "super::tenant_members::Entity")]
     TenantMembers,
+    #[sea_orm(has_many = "super::ticket_comments::Entity")]
+    TicketComments,
+    #[sea_orm(has_many = "super::tickets::Entity")]
+    Tickets,
     #[sea_orm(has_many = "super::workflows::Entity")]
     Workflows,
-}
-
-impl Related<super::agents::Entity> for Entity {
-    fn to() -> RelationDef {
-        Relation::Agents.def()
-    }
 }
 
 impl Related<super::analytics_jobs::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::AnalyticsJobs.def()
+    }
+}
+
+impl Related<super::approvals::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Approvals.def()
+    }
+}
+
+impl Related<super::assets::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Assets.def()
     }
 }
 
@@ -85,6 +151,18 @@ impl Related<super::bonus_windows::Entity> for Entity {
     }
 }
 
+impl Related<super::budgets::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Budgets.def()
+    }
+}
+
+impl Related<super::chat_streams::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::ChatStreams.def()
+    }
+}
+
 impl Related<super::code_embeddings::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::CodeEmbeddings.def()
@@ -97,15 +175,69 @@ impl Related<super::commits::Entity> for Entity {
     }
 }
 
+impl Related<super::crm_companies::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::CrmCompanies.def()
+    }
+}
+
+impl Related<super::crm_segments::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::CrmSegments.def()
+    }
+}
+
+impl Related<super::decision_memos::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::DecisionMemos.def()
+    }
+}
+
 impl Related<super::executions::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::Executions.def()
     }
 }
 
+impl Related<super::file_chunks::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::FileChunks.def()
+    }
+}
+
+impl Related<super::file_permissions::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::FilePermissions.def()
+    }
+}
+
+impl Related<super::file_versions::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::FileVersions.def()
+    }
+}
+
+impl Related<super::folders::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Folders.def()
+    }
+}
+
 impl Related<super::ingest_jobs::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::IngestJobs.def()
+    }
+}
+
+impl Related<super::integrations::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Integrations.def()
+    }
+}
+
+impl Related<super::intents::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Intents.def()
     }
 }
 
@@ -121,15 +253,69 @@ impl Related<super::job_results::Entity> for Entity {
     }
 }
 
+impl Related<super::kb_chunks::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::KbChunks.def()
+    }
+}
+
+impl Related<super::kb_tags::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::KbTags.def()
+    }
+}
+
+impl Related<super::ledger_entries::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::LedgerEntries.def()
+    }
+}
+
 impl Related<super::likert_scores::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::LikertScores.def()
     }
 }
 
+impl Related<super::messages::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Messages.def()
+    }
+}
+
+impl Related<super::notes::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Notes.def()
+    }
+}
+
+impl Related<super::publish_events::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::PublishEvents.def()
+    }
+}
+
 impl Related<super::reviews::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::Reviews.def()
+    }
+}
+
+impl Related<super::space_members::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::SpaceMembers.def()
+    }
+}
+
+impl Related<super::spaces::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Spaces.def()
+    }
+}
+
+impl Related<super::suggestions::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Suggestions.def()
     }
 }
 
@@ -145,9 +331,57 @@ impl Related<super::tenant_members::Entity> for Entity {
     }
 }
 
+impl Related<super::ticket_comments::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::TicketComments.def()
+    }
+}
+
+impl Related<super::tickets::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Tickets.def()
+    }
+}
+
 impl Related<super::workflows::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::Workflows.def()
+    }
+}
+
+impl Related<super::agents::Entity> for Entity {
+    fn to() -> RelationDef {
+        super::suggestions::Relation::Agents.def()
+    }
+    fn via() -> Option<RelationDef> {
+        Some(super::suggestions::Relation::Tenants.def().rev())
+    }
+}
+
+impl Related<super::chats::Entity> for Entity {
+    fn to() -> RelationDef {
+        super::chat_streams::Relation::Chats.def()
+    }
+    fn via() -> Option<RelationDef> {
+        Some(super::chat_streams::Relation::Tenants.def().rev())
+    }
+}
+
+impl Related<super::crm_contacts::Entity> for Entity {
+    fn to() -> RelationDef {
+        super::crm_companies::Relation::CrmContacts.def()
+    }
+    fn via() -> Option<RelationDef> {
+        Some(super::crm_companies::Relation::Tenants.def().rev())
+    }
+}
+
+impl Related<super::crm_segment_members::Entity> for Entity {
+    fn to() -> RelationDef {
+        super::crm_segments::Relation::CrmSegmentMembers.def()
+    }
+    fn via() -> Option<RelationDef> {
+        Some(super::crm_segments::Relation::Tenants.def().rev())
     }
 }
 
@@ -160,12 +394,39 @@ impl Related<super::data_records::Entity> for Entity {
     }
 }
 
+impl Related<super::files::Entity> for Entity {
+    fn to() -> RelationDef {
+        super::file_chunks::Relation::Files.def()
+    }
+    fn via() -> Option<RelationDef> {
+        Some(super::file_chunks::Relation::Tenants.def().rev())
+    }
+}
+
 impl Related<super::jobs::Entity> for Entity {
     fn to() -> RelationDef {
         super::job_results::Relation::Jobs.def()
     }
     fn via() -> Option<RelationDef> {
         Some(super::job_results::Relation::Tenants.def().rev())
+    }
+}
+
+impl Related<super::kb_document_tags::Entity> for Entity {
+    fn to() -> RelationDef {
+        super::kb_tags::Relation::KbDocumentTags.def()
+    }
+    fn via() -> Option<RelationDef> {
+        Some(super::kb_tags::Relation::Tenants.def().rev())
+    }
+}
+
+impl Related<super::kb_documents::Entity> for Entity {
+    fn to() -> RelationDef {
+        super::kb_chunks::Relation::KbDocuments.def()
+    }
+    fn via() -> Option<RelationDef> {
+        Some(super::kb_chunks::Relation::Tenants.def().rev())
     }
 }
 

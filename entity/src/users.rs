@@ -24,26 +24,54 @@ pub struct Model {
 pub enum Relation {
     #[sea_orm(has_many = "super::analytics_jobs::Entity")]
     AnalyticsJobs,
+    #[sea_orm(has_many = "super::approvals::Entity")]
+    Approvals,
     #[sea_orm(has_many = "super::audit_log::Entity")]
     AuditLog,
     #[sea_orm(has_many = "super::bonus_windows::Entity")]
     BonusWindows,
+    #[sea_orm(has_many = "super::chats::Entity")]
+    Chats,
     #[sea_orm(has_many = "super::data_records::Entity")]
     DataRecords,
     #[sea_orm(has_many = "super::executions::Entity")]
     Executions,
+    #[sea_orm(has_many = "super::file_versions::Entity")]
+    FileVersions,
+    #[sea_orm(has_many = "super::files::Entity")]
+    Files,
+    #[sea_orm(has_many = "super::folders::Entity")]
+    Folders,
     #[sea_orm(has_many = "super::ingest_jobs::Entity")]
     IngestJobs,
+    #[sea_orm(has_many = "super::integrations::Entity")]
+    Integrations,
+    #[sea_orm(has_many = "super::intents::Entity")]
+    Intents,
     #[sea_orm(has_many = "super::invitations::Entity")]
     Invitations,
     #[sea_orm(has_many = "super::jobs::Entity")]
     Jobs,
+    #[sea_orm(has_many = "super::kb_documents::Entity")]
+    KbDocuments,
+    #[sea_orm(has_many = "super::ledger_entries::Entity")]
+    LedgerEntries,
+    #[sea_orm(has_many = "super::messages::Entity")]
+    Messages,
+    #[sea_orm(has_many = "super::notes::Entity")]
+    Notes,
     #[sea_orm(has_many = "super::projects::Entity")]
     Projects,
+    #[sea_orm(has_many = "super::space_members::Entity")]
+    SpaceMembers,
+    #[sea_orm(has_many = "super::spaces::Entity")]
+    Spaces,
     #[sea_orm(has_many = "super::tasks::Entity")]
     Tasks,
     #[sea_orm(has_many = "super::tenant_members::Entity")]
     TenantMembers,
+    #[sea_orm(has_many = "super::ticket_comments::Entity")]
+    TicketComments,
     #[sea_orm(has_many = "super::workflows::Entity")]
     Workflows,
 }
@@ -51,6 +79,12 @@ pub enum Relation {
 impl Related<super::analytics_jobs::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::AnalyticsJobs.def()
+    }
+}
+
+impl Related<super::approvals::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Approvals.def()
     }
 }
 
@@ -66,6 +100,12 @@ impl Related<super::bonus_windows::Entity> for Entity {
     }
 }
 
+impl Related<super::chats::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Chats.def()
+    }
+}
+
 impl Related<super::data_records::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::DataRecords.def()
@@ -78,9 +118,39 @@ impl Related<super::executions::Entity> for Entity {
     }
 }
 
+impl Related<super::file_versions::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::FileVersions.def()
+    }
+}
+
+impl Related<super::files::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Files.def()
+    }
+}
+
+impl Related<super::folders::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Folders.def()
+    }
+}
+
 impl Related<super::ingest_jobs::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::IngestJobs.def()
+    }
+}
+
+impl Related<super::integrations::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Integrations.def()
+    }
+}
+
+impl Related<super::intents::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Intents.def()
     }
 }
 
@@ -96,9 +166,45 @@ impl Related<super::jobs::Entity> for Entity {
     }
 }
 
+impl Related<super::kb_documents::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::KbDocuments.def()
+    }
+}
+
+impl Related<super::ledger_entries::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::LedgerEntries.def()
+    }
+}
+
+impl Related<super::messages::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Messages.def()
+    }
+}
+
+impl Related<super::notes::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Notes.def()
+    }
+}
+
 impl Related<super::projects::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::Projects.def()
+    }
+}
+
+impl Related<super::space_members::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::SpaceMembers.def()
+    }
+}
+
+impl Related<super::spaces::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Spaces.def()
     }
 }
 
@@ -111,6 +217,12 @@ impl Related<super::tasks::Entity> for Entity {
 impl Related<super::tenant_members::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::TenantMembers.def()
+    }
+}
+
+impl Related<super::ticket_comments::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::TicketComments.def()
     }
 }
 

@@ -49,6 +49,12 @@ impl MigratorTrait for Migrator {
             sql_migration!("m20261123_000004_agents", "agents"),
             sql_migration!("m20261123_000005_review", "review"),
             sql_migration!("m20261123_000006_code", "code"),
+            sql_migration!("m20261123_000007_spaces", "spaces"),
+            sql_migration!("m20261123_000008_knowledge", "knowledge"),
+            sql_migration!("m20261123_000009_files", "files"),
+            sql_migration!("m20261123_000010_chat", "chat"),
+            sql_migration!("m20261123_000011_decisions", "decisions"),
+            sql_migration!("m20261123_000012_ops", "ops"),
         ]
     }
 }

@@ -1,8 +1,9 @@
-//! Governance: the audit log. Every mutation records who did what to which row, in the same
-//! transaction as the change, so the log and the data never disagree.
+//! Governance: the audit log (every mutation records who did what to which row, in the same
+//! transaction as the change, so the log and the data never disagree), intents, decision memos
+//! and their approvals.
 use async_graphql::InputObject;
 use entity::audit_log;
-use entity::sea_orm_active_enums::{AuditActorType, AuditLevel};
+use entity::sea_orm_active_enums::{ApprovalDecision, AuditActorType, AuditLevel, IntentStatus, MemoStatus};
 use sea_orm::{ActiveValue::Set, DatabaseTransaction, EntityTrait, Order, QueryFilter};
 use uuid::Uuid;
 
@@ -81,4 +82,138 @@ pub async fn audit_log(
         on(&f.created_at, C::CreatedAt),
     ]));
     query::page(scope, select, &[(C::CreatedAt, Order::Desc)], args).await
+}
+
+crate::crud! {
+    /// Intents: actions an agent wants taken, evaluated by policy (SGL) before they run.
+    pub mod intents for intents as "intent";
+    filter IntentFilter {
+        id: UuidFilter => Id,
+        agent_id: UuidFilter => AgentId,
+        intent_type: StringFilter => IntentType,
+        status: EnumFilter<IntentStatus> => Status,
+        created_at: DateTimeFilter => CreatedAt,
+    }
+    order IntentOrderField / IntentOrderBy { CreatedAt => CreatedAt, UpdatedAt => UpdatedAt, } default CreatedAt Desc;
+    create CreateIntentInput {
+        agent_id: Option<Uuid>,
+        /// Upper-case with underscores, e.g. `ENGINE_RUN`.
+        intent_type: String,
+        #[graphql(default_with = "serde_json::json!({})")]
+        payload: serde_json::Value,
+    }
+    update UpdateIntentInput {
+        payload: Option<serde_json::Value>,
+        sgl_result: async_graphql::MaybeUndefined<String>,
+        status: Option<IntentStatus>,
+    }
+    roles write Member, delete Manager;
+    events none;
+}
+
+crate::crud! {
+    /// Decision memos: risky actions proposed with rationale, cost and risk tier, for approval.
+    pub mod decision_memos for decision_memos as "decision memo";
+    filter DecisionMemoFilter {
+        id: UuidFilter => Id,
+        agent_id: UuidFilter => AgentId,
+        status: EnumFilter<MemoStatus> => Status,
+        risk_tier: crate::filter::IntFilter => RiskTier,
+        intent_id: UuidFilter => IntentId,
+        job_id: UuidFilter => JobId,
+        created_at: DateTimeFilter => CreatedAt,
+    }
+    order DecisionMemoOrderField / DecisionMemoOrderBy { CreatedAt => CreatedAt, RiskTier => RiskTier, EstimatedCostUsd => EstimatedCostUsd, } default CreatedAt Desc;
+    create CreateDecisionMemoInput {
+        agent_id: Option<Uuid>,
+        title: String,
+        #[graphql(default)]
+        rationale: String,
+        action: Option<String>,
+        #[graphql(default)]
+        estimated_cost_usd: sea_orm::prelude::Decimal,
+        #[graphql(default)]
+        risk_tier: i32,
+        #[graphql(default = true)]
+        requires_approval: bool,
+        job_id: Option<Uuid>,
+        intent_id: Option<Uuid>,
+    }
+    update UpdateDecisionMemoInput {
+        title: Option<String>,
+        rationale: Option<String>,
+        action: async_graphql::MaybeUndefined<String>,
+        estimated_cost_usd: Option<sea_orm::prelude::Decimal>,
+        risk_tier: Option<i32>,
+    }
+    roles write Member, delete Manager;
+    events none;
+}
+
+crate::crud! {
+    /// Approvals (or rejections) of an intent or a decision memo.
+    pub mod approvals for approvals as "approval";
+    filter ApprovalFilter {
+        intent_id: UuidFilter => IntentId,
+        memo_id: UuidFilter => MemoId,
+        approver_id: UuidFilter => ApproverId,
+        decision: EnumFilter<ApprovalDecision> => Decision,
+    }
+    order ApprovalOrderField / ApprovalOrderBy { CreatedAt => CreatedAt, } default CreatedAt Asc;
+    create CreateApprovalInput {
+        intent_id: Option<Uuid>,
+        memo_id: Option<Uuid>,
+        decision: ApprovalDecision,
+        comment: Option<String>,
+    }
+    update UpdateApprovalInput {
+        comment: async_graphql::MaybeUndefined<String>,
+    }
+    roles write Manager, delete Admin;
+    events none;
+    stamp super::stamp_approval;
+}
+
+async fn stamp_approval(scope: &Scope, model: &mut entity::approvals::ActiveModel) -> Result<()> {
+    model.approver_id = Set(scope.user_id()?);
+    Ok(())
+}
+
+/// Decide a memo: managers and above approve or reject it; the decision is recorded as an
+/// approval, the memo's status, reviewer and time change with it, in one transaction.
+pub async fn decide_memo(
+    scope: &Scope,
+    memo_id: Uuid,
+    decision: ApprovalDecision,
+    comment: Option<String>,
+) -> Result<entity::decision_memos::Model> {
+    scope.require(entity::sea_orm_active_enums::MemberRole::Manager, "approve decisions").await?;
+    let memo = decision_memos::get(scope, memo_id).await?;
+    if memo.status != MemoStatus::Proposed {
+        return Err(crate::ServiceError::Conflict {
+            field: Some("id".into()),
+            message: format!(
+                "this memo was already {}",
+                if memo.status == MemoStatus::Approved { "approved" } else { "rejected" }
+            ),
+        });
+    }
+    approvals::create(scope, approvals::Create { intent_id: None, memo_id: Some(memo_id), decision, comment }).await?;
+    let status = if decision == ApprovalDecision::Approved { MemoStatus::Approved } else { MemoStatus::Rejected };
+    let change = entity::decision_memos::ActiveModel {
+        status: Set(status),
+        reviewed_by: Set(Some(scope.user_id()?)),
+        reviewed_at: Set(Some(chrono::Utc::now().into())),
+        ..Default::default()
+    };
+    let updated = query::update(scope, "decision memo", memo_id, change).await?;
+    record(
+        scope,
+        &format!("decision memo.{}", if status == MemoStatus::Approved { "approve" } else { "reject" }),
+        "decision_memos",
+        memo_id,
+        serde_json::json!({}),
+    )
+    .await?;
+    Ok(updated)
 }

@@ -136,3 +136,25 @@ pub async fn window_progress(scope: &Scope, windows: &[Uuid]) -> Result<HashMap<
     .await?;
     Ok(by_parent(rows, |r| r.parent))
 }
+
+#[derive(Clone, Debug, FromQueryResult)]
+struct Spend {
+    parent: Uuid,
+    spent: i64,
+}
+
+/// Per budget: expenses minus refunds of its category and currency in the current period.
+pub async fn budget_spend(scope: &Scope, budgets: &[Uuid]) -> Result<HashMap<Uuid, i64>> {
+    let rows: Vec<Spend> = grouped(
+        scope,
+        "SELECT b.id AS parent, coalesce(sum(CASE WHEN e.entry_type = 'expense' THEN e.amount_cents \
+             WHEN e.entry_type = 'refund' THEN -e.amount_cents ELSE 0 END), 0)::bigint AS spent \
+         FROM budgets b LEFT JOIN ledger_entries e ON e.tenant_id = b.tenant_id AND e.category = b.category \
+           AND e.currency = b.currency \
+           AND e.occurred_at >= date_trunc(CASE b.period WHEN 'monthly' THEN 'month' WHEN 'quarterly' THEN 'quarter' ELSE 'year' END, now()) \
+         WHERE b.tenant_id = $1 AND b.id = ANY($2) GROUP BY b.id",
+        budgets,
+    )
+    .await?;
+    Ok(rows.into_iter().map(|s| (s.parent, s.spent)).collect())
+}

@@ -337,3 +337,70 @@ fn parse_invitation_token(token: &str) -> Result<Uuid> {
 fn hash_token(token: &str) -> String {
     Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
+
+crate::crud! {
+    /// Spaces: a person's own (owner set) or the organisation's (no owner); slug unique per owner.
+    pub mod spaces for spaces as "space";
+    filter SpaceFilter {
+        id: crate::filter::UuidFilter => Id,
+        owner_user_id: crate::filter::UuidFilter => OwnerUserId,
+        slug: crate::filter::StringFilter => Slug,
+        name: crate::filter::StringFilter => Name,
+        visibility: EnumFilter<entity::sea_orm_active_enums::SpaceVisibility> => Visibility,
+    }
+    order SpaceOrderField / SpaceOrderBy { Name => Name, CreatedAt => CreatedAt, } default Name Asc;
+    create CreateSpaceInput {
+        name: String,
+        slug: String,
+        description: Option<String>,
+        #[graphql(default_with = "entity::sea_orm_active_enums::SpaceVisibility::Private")]
+        visibility: entity::sea_orm_active_enums::SpaceVisibility,
+        /// Your own user id for a personal space; left out for a space of the whole organisation.
+        owner_user_id: Option<Uuid>,
+    }
+    update UpdateSpaceInput {
+        name: Option<String>,
+        description: async_graphql::MaybeUndefined<String>,
+        visibility: Option<entity::sea_orm_active_enums::SpaceVisibility>,
+    }
+    roles write Member, delete Admin;
+    events none;
+    check create super::check_new_space;
+}
+
+crate::crud! {
+    /// Members of a space, with their role there.
+    pub mod space_members for space_members as "space member";
+    filter SpaceMemberFilter {
+        space_id: crate::filter::UuidFilter => SpaceId,
+        user_id: crate::filter::UuidFilter => UserId,
+        role: EnumFilter<entity::sea_orm_active_enums::SpaceRole> => Role,
+    }
+    order SpaceMemberOrderField / SpaceMemberOrderBy { CreatedAt => CreatedAt, } default CreatedAt Asc;
+    create AddSpaceMemberInput {
+        space_id: Uuid,
+        user_id: Uuid,
+        #[graphql(default_with = "entity::sea_orm_active_enums::SpaceRole::Viewer")]
+        role: entity::sea_orm_active_enums::SpaceRole,
+    }
+    update UpdateSpaceMemberInput {
+        role: Option<entity::sea_orm_active_enums::SpaceRole>,
+    }
+    roles write Manager, delete Manager;
+    events parent space_id;
+    check create super::check_space_member;
+}
+
+async fn check_space_member(scope: &Scope, input: &mut space_members::Create) -> Result<()> {
+    crate::work::ensure_member(scope, "userId", input.user_id).await?;
+    Ok(())
+}
+
+/// A personal space can only be your own.
+async fn check_new_space(scope: &Scope, input: &mut spaces::Create) -> Result<()> {
+    input.slug = input.slug.trim().to_lowercase();
+    if input.owner_user_id.is_some_and(|owner| Some(owner) != scope.principal().user_id) {
+        return Err(ServiceError::bad_input("ownerUserId", "a personal space can only be made for yourself"));
+    }
+    Ok(())
+}

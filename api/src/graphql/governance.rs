@@ -1,13 +1,16 @@
-//! Governance in GraphQL: the tenant's audit log (read only; nothing can change it).
+//! Governance in GraphQL: the audit log (read only; nothing can change it), intents, decision
+//! memos and approvals, with the approve / reject verbs.
 use async_graphql::{ComplexObject, Context, Object, Result};
 use chrono::{DateTime, FixedOffset};
-use entity::sea_orm_active_enums::{AuditActorType, AuditLevel};
-use service::governance::{self, AuditLogFilter};
+use entity::sea_orm_active_enums::{ApprovalDecision, AuditActorType, AuditLevel, IntentStatus, MemoStatus};
+use sea_orm::prelude::Decimal;
+use service::governance::{self, approvals, decision_memos, intents, AuditLogFilter};
 use uuid::Uuid;
 
 use super::connection::{connection, page_args, Conn};
 use super::tenancy::User;
-use super::CtxExt;
+use super::work::{Agent, Job};
+use super::{many, one, page_cost, CtxExt};
 
 object! {
     /// One entry of the append-only audit log: who did what to which row, and when.
@@ -53,5 +56,148 @@ impl GovernanceQuery {
     ) -> Result<Conn<AuditEntry>> {
         let args = page_args(ctx, first, after, last, before);
         Ok(connection(governance::audit_log(ctx.scope()?, filter, &args).await?, AuditEntry::from))
+    }
+}
+
+object! {
+    /// An action an agent wants taken, evaluated by policy (SGL) before it runs.
+    Intent from entity::intents::Model {
+        id: Uuid,
+        agent_id: Option<Uuid>,
+        intent_type: String,
+        payload: serde_json::Value,
+        sgl_result: Option<String>,
+        status: IntentStatus,
+        created_by: Option<Uuid>,
+        created_at: DateTime<FixedOffset>,
+        updated_at: DateTime<FixedOffset>,
+    }
+}
+
+object! {
+    /// A risky action proposed with its rationale, estimated cost and risk tier, awaiting approval.
+    DecisionMemo from entity::decision_memos::Model {
+        id: Uuid,
+        agent_id: Option<Uuid>,
+        title: String,
+        rationale: String,
+        action: Option<String>,
+        estimated_cost_usd: Decimal,
+        risk_tier: i32,
+        requires_approval: bool,
+        status: MemoStatus,
+        job_id: Option<Uuid>,
+        intent_id: Option<Uuid>,
+        reviewed_by: Option<Uuid>,
+        reviewed_at: Option<DateTime<FixedOffset>>,
+        created_by: Option<Uuid>,
+        created_at: DateTime<FixedOffset>,
+        updated_at: DateTime<FixedOffset>,
+    }
+}
+
+object! {
+    /// A person's approval or rejection of an intent or a decision memo.
+    Approval from entity::approvals::Model {
+        id: Uuid,
+        intent_id: Option<Uuid>,
+        memo_id: Option<Uuid>,
+        approver_id: Uuid,
+        decision: ApprovalDecision,
+        comment: Option<String>,
+        created_at: DateTime<FixedOffset>,
+        updated_at: DateTime<FixedOffset>,
+    }
+}
+
+#[ComplexObject]
+impl Intent {
+    async fn agent(&self, ctx: &Context<'_>) -> Result<Option<Agent>> {
+        one::<entity::agents::Entity, _>(ctx, self.agent_id).await
+    }
+    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
+    async fn approvals(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Conn<Approval>> {
+        many::<entity::approvals::Entity, _>(ctx, "intent_id", self.id, first, after, last, before).await
+    }
+}
+
+#[ComplexObject]
+impl DecisionMemo {
+    async fn agent(&self, ctx: &Context<'_>) -> Result<Option<Agent>> {
+        one::<entity::agents::Entity, _>(ctx, self.agent_id).await
+    }
+    async fn intent(&self, ctx: &Context<'_>) -> Result<Option<Intent>> {
+        one::<entity::intents::Entity, _>(ctx, self.intent_id).await
+    }
+    async fn job(&self, ctx: &Context<'_>) -> Result<Option<Job>> {
+        one::<entity::jobs::Entity, _>(ctx, self.job_id).await
+    }
+    async fn reviewer(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        one::<entity::users::Entity, _>(ctx, self.reviewed_by).await
+    }
+    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
+    async fn approvals(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Conn<Approval>> {
+        many::<entity::approvals::Entity, _>(ctx, "memo_id", self.id, first, after, last, before).await
+    }
+}
+
+#[ComplexObject]
+impl Approval {
+    async fn approver(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        one::<entity::users::Entity, _>(ctx, Some(self.approver_id)).await
+    }
+    async fn intent(&self, ctx: &Context<'_>) -> Result<Option<Intent>> {
+        one::<entity::intents::Entity, _>(ctx, self.intent_id).await
+    }
+    async fn memo(&self, ctx: &Context<'_>) -> Result<Option<DecisionMemo>> {
+        one::<entity::decision_memos::Entity, _>(ctx, self.memo_id).await
+    }
+}
+
+crud_fields! {
+    intents => Intent;
+    query IntentQuery { intent, intents }
+    mutation IntentMutation { create_intent, update_intent, delete_intent }
+}
+
+crud_fields! {
+    decision_memos => DecisionMemo;
+    query DecisionMemoQuery { decision_memo, decision_memos }
+    mutation DecisionMemoMutation { create_decision_memo, update_decision_memo, delete_decision_memo }
+}
+
+crud_fields! {
+    approvals => Approval;
+    query ApprovalQuery { approval, approvals }
+    mutation ApprovalMutation { create_approval, update_approval, delete_approval }
+}
+
+#[derive(Default)]
+pub struct DecisionVerbs;
+
+#[Object]
+impl DecisionVerbs {
+    /// Approve a proposed decision memo (managers and above): records the approval and the reviewer.
+    async fn approve_decision(&self, ctx: &Context<'_>, id: Uuid, comment: Option<String>) -> Result<DecisionMemo> {
+        Ok(governance::decide_memo(ctx.scope()?, id, ApprovalDecision::Approved, comment).await?.into())
+    }
+
+    /// Reject a proposed decision memo (managers and above).
+    async fn reject_decision(&self, ctx: &Context<'_>, id: Uuid, comment: Option<String>) -> Result<DecisionMemo> {
+        Ok(governance::decide_memo(ctx.scope()?, id, ApprovalDecision::Rejected, comment).await?.into())
     }
 }

@@ -2,10 +2,14 @@
 //! keep one request from costing the server too much.
 #[macro_use]
 mod macros;
+pub mod chat;
 pub mod code;
 pub mod connection;
+pub mod files;
 pub mod governance;
+pub mod knowledge;
 pub mod loaders;
+pub mod ops;
 pub mod review;
 pub mod stats;
 pub mod tenancy;
@@ -45,6 +49,36 @@ pub struct Query(
     code::CommitQuery,
     code::ReviewQuery,
     code::CodeChunkQuery,
+    tenancy::SpaceQuery,
+    tenancy::SpaceMemberQuery,
+    knowledge::KbDocumentQuery,
+    knowledge::KbChunkQuery,
+    knowledge::KbTagQuery,
+    knowledge::KbDocumentTagQuery,
+    knowledge::NoteQuery,
+    files::FolderQuery,
+    files::FileQuery,
+    files::FileVersionQuery,
+    files::FileGrantQuery,
+    files::FileChunkQuery,
+    chat::ChatQuery,
+    chat::MessageQuery,
+    chat::ChatStreamQuery,
+    governance::IntentQuery,
+    governance::DecisionMemoQuery,
+    governance::ApprovalQuery,
+    ops::IntegrationQuery,
+    ops::CrmCompanyQuery,
+    ops::CrmContactQuery,
+    ops::CrmSegmentQuery,
+    ops::CrmSegmentMemberQuery,
+    ops::LedgerEntryQuery,
+    ops::BudgetQuery,
+    ops::AssetQuery,
+    ops::TicketQuery,
+    ops::TicketCommentQuery,
+    ops::PublishEventQuery,
+    ops::SuggestionQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -66,6 +100,38 @@ pub struct Mutation(
     code::CommitMutation,
     code::ReviewMutation,
     code::CodeChunkMutation,
+    tenancy::SpaceMutation,
+    tenancy::SpaceMemberMutation,
+    knowledge::KbDocumentMutation,
+    knowledge::KbChunkMutation,
+    knowledge::KbTagMutation,
+    knowledge::KbDocumentTagMutation,
+    knowledge::NoteMutation,
+    files::FolderMutation,
+    files::FileMutation,
+    files::FileVersionMutation,
+    files::FileGrantMutation,
+    files::FileChunkMutation,
+    chat::ChatMutation,
+    chat::MessageMutation,
+    chat::ChatStreamMutation,
+    governance::IntentMutation,
+    governance::DecisionMemoMutation,
+    governance::ApprovalMutation,
+    governance::DecisionVerbs,
+    ops::IntegrationMutation,
+    ops::IntegrationVerbs,
+    ops::CrmCompanyMutation,
+    ops::CrmContactMutation,
+    ops::CrmSegmentMutation,
+    ops::CrmSegmentMemberMutation,
+    ops::LedgerEntryMutation,
+    ops::BudgetMutation,
+    ops::AssetMutation,
+    ops::TicketMutation,
+    ops::TicketCommentMutation,
+    ops::PublishEventMutation,
+    ops::SuggestionMutation,
 );
 
 #[derive(MergedSubscription, Default)]

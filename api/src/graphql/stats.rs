@@ -136,3 +136,14 @@ impl From<Option<stats::LikertSummary>> for LikertSummary {
             .unwrap_or_default()
     }
 }
+
+pub struct BudgetSpend;
+impl Batch for BudgetSpend {
+    type Value = i64;
+    fn run(
+        scope: &Scope,
+        ids: &[Uuid],
+    ) -> impl std::future::Future<Output = service::Result<HashMap<Uuid, Self::Value>>> + Send {
+        stats::budget_spend(scope, ids)
+    }
+}

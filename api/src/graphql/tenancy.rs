@@ -1,9 +1,11 @@
-//! Tenancy in GraphQL: the caller, tenants, members and invitations.
-use async_graphql::{Context, Object, Result, SimpleObject};
+//! Tenancy in GraphQL: the caller, tenants, members, invitations, spaces and their members.
+use async_graphql::{ComplexObject, Context, Object, Result, SimpleObject};
 use chrono::{DateTime, FixedOffset};
-use entity::sea_orm_active_enums::{MemberRole, SeatType, TenantKind};
+use entity::sea_orm_active_enums::{MemberRole, SeatType, SpaceRole, SpaceVisibility, TenantKind};
 use entity::{invitations, tenant_members, tenants, users};
-use service::tenancy::{self, CreateTenantInput, InviteMemberInput, MemberFilter, MemberOrderBy};
+use service::tenancy::{
+    self, space_members, spaces, CreateTenantInput, InviteMemberInput, MemberFilter, MemberOrderBy,
+};
 use uuid::Uuid;
 
 use super::connection::{connection, page_args, Conn};
@@ -207,4 +209,107 @@ impl TenancyMutation {
     async fn remove_member(&self, ctx: &Context<'_>, id: Uuid) -> Result<Member> {
         Ok(Member(tenancy::remove_member(ctx.scope()?, id).await?))
     }
+}
+
+object! {
+    /// A space: a person's own (owner set) or the whole organisation's (no owner).
+    Space from entity::spaces::Model {
+        id: Uuid,
+        owner_user_id: Option<Uuid>,
+        name: String,
+        slug: String,
+        description: Option<String>,
+        visibility: SpaceVisibility,
+        created_at: DateTime<FixedOffset>,
+        updated_at: DateTime<FixedOffset>,
+    }
+}
+
+object! {
+    /// A member of a space, with their role there.
+    SpaceMember from entity::space_members::Model {
+        id: Uuid,
+        space_id: Uuid,
+        user_id: Uuid,
+        role: SpaceRole,
+        created_at: DateTime<FixedOffset>,
+        updated_at: DateTime<FixedOffset>,
+    }
+}
+
+#[ComplexObject]
+impl Space {
+    async fn owner(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        super::one::<users::Entity, _>(ctx, self.owner_user_id).await
+    }
+    /// Personal spaces have an owner; organisation spaces do not.
+    async fn personal(&self) -> bool {
+        self.owner_user_id.is_some()
+    }
+    #[graphql(complexity = "super::page_cost(first, last, child_complexity)")]
+    async fn members(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Conn<SpaceMember>> {
+        super::many::<entity::space_members::Entity, _>(ctx, "space_id", self.id, first, after, last, before).await
+    }
+    #[graphql(complexity = "super::page_cost(first, last, child_complexity)")]
+    async fn notes(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Conn<super::knowledge::Note>> {
+        super::many::<entity::notes::Entity, _>(ctx, "space_id", self.id, first, after, last, before).await
+    }
+    #[graphql(complexity = "super::page_cost(first, last, child_complexity)")]
+    async fn folders(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Conn<super::files::Folder>> {
+        super::many::<entity::folders::Entity, _>(ctx, "space_id", self.id, first, after, last, before).await
+    }
+    #[graphql(complexity = "super::page_cost(first, last, child_complexity)")]
+    async fn chats(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Conn<super::chat::Chat>> {
+        super::many::<entity::chats::Entity, _>(ctx, "space_id", self.id, first, after, last, before).await
+    }
+}
+
+#[ComplexObject]
+impl SpaceMember {
+    async fn space(&self, ctx: &Context<'_>) -> Result<Option<Space>> {
+        super::one::<entity::spaces::Entity, _>(ctx, Some(self.space_id)).await
+    }
+    async fn user(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        super::one::<users::Entity, _>(ctx, Some(self.user_id)).await
+    }
+}
+
+crud_fields! {
+    spaces => Space;
+    query SpaceQuery { space, spaces }
+    mutation SpaceMutation { create_space, update_space, delete_space }
+}
+
+crud_fields! {
+    space_members => SpaceMember;
+    query SpaceMemberQuery { space_member, space_members }
+    mutation SpaceMemberMutation { add_space_member, update_space_member, remove_space_member }
 }

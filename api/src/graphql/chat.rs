@@ -1,0 +1,118 @@
+//! Chat in GraphQL: chats, messages with parts, reply streams.
+use async_graphql::{ComplexObject, Context, Result};
+use chrono::{DateTime, FixedOffset};
+use entity::sea_orm_active_enums::{ChatStreamStatus, MessageRole};
+use service::chat::{chat_streams, chats, messages};
+use uuid::Uuid;
+
+use super::connection::Conn;
+use super::tenancy::{Space, User};
+use super::{many, one, page_cost};
+
+object! {
+    /// A chat with a model, in a space or not.
+    Chat from entity::chats::Model {
+        id: Uuid,
+        space_id: Option<Uuid>,
+        created_by: Uuid,
+        title: String,
+        model: Option<String>,
+        created_at: DateTime<FixedOffset>,
+        updated_at: DateTime<FixedOffset>,
+    }
+}
+
+object! {
+    /// A message of a chat: a list of parts (text, image, tool-call, tool-result), numbered in order.
+    Message from entity::messages::Model {
+        id: Uuid,
+        chat_id: Uuid,
+        seq: i64,
+        role: MessageRole,
+        parts: serde_json::Value,
+        created_by: Option<Uuid>,
+        created_at: DateTime<FixedOffset>,
+        updated_at: DateTime<FixedOffset>,
+    }
+}
+
+object! {
+    /// A stream producing an assistant reply.
+    ChatStream from entity::chat_streams::Model {
+        id: Uuid,
+        chat_id: Uuid,
+        status: ChatStreamStatus,
+        started_at: DateTime<FixedOffset>,
+        finished_at: Option<DateTime<FixedOffset>>,
+        created_at: DateTime<FixedOffset>,
+        updated_at: DateTime<FixedOffset>,
+    }
+}
+
+#[ComplexObject]
+impl Chat {
+    async fn space(&self, ctx: &Context<'_>) -> Result<Option<Space>> {
+        one::<entity::spaces::Entity, _>(ctx, self.space_id).await
+    }
+    async fn owner(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        one::<entity::users::Entity, _>(ctx, Some(self.created_by)).await
+    }
+    /// Messages in order.
+    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
+    async fn messages(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Conn<Message>> {
+        many::<entity::messages::Entity, _>(ctx, "chat_id", self.id, first, after, last, before).await
+    }
+    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
+    async fn streams(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Conn<ChatStream>> {
+        many::<entity::chat_streams::Entity, _>(ctx, "chat_id", self.id, first, after, last, before).await
+    }
+}
+
+#[ComplexObject]
+impl Message {
+    async fn chat(&self, ctx: &Context<'_>) -> Result<Option<Chat>> {
+        one::<entity::chats::Entity, _>(ctx, Some(self.chat_id)).await
+    }
+    async fn author(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        one::<entity::users::Entity, _>(ctx, self.created_by).await
+    }
+}
+
+#[ComplexObject]
+impl ChatStream {
+    async fn chat(&self, ctx: &Context<'_>) -> Result<Option<Chat>> {
+        one::<entity::chats::Entity, _>(ctx, Some(self.chat_id)).await
+    }
+}
+
+crud_fields! {
+    chats => Chat;
+    query ChatQuery { chat, chats }
+    mutation ChatMutation { create_chat, update_chat, delete_chat }
+}
+
+crud_fields! {
+    messages => Message;
+    query MessageQuery { message, messages }
+    mutation MessageMutation { post_message, update_message, delete_message }
+}
+
+crud_fields! {
+    chat_streams => ChatStream;
+    query ChatStreamQuery { chat_stream, chat_streams }
+    mutation ChatStreamMutation { start_chat_stream, update_chat_stream, delete_chat_stream }
+}

@@ -1,0 +1,210 @@
+//! Files in GraphQL (metadata): folders, files, versions, grants, chunks.
+use async_graphql::{ComplexObject, Context, Result};
+use chrono::{DateTime, FixedOffset};
+use entity::sea_orm_active_enums::{FilePermission, FileVisibility};
+use service::files::{file_chunks, file_permissions, file_versions, files, folders};
+use uuid::Uuid;
+
+use super::connection::Conn;
+use super::tenancy::{Space, User};
+use super::{many, one, page_cost};
+
+object! {
+    /// A folder in a space's virtual tree.
+    Folder from entity::folders::Model {
+        id: Uuid,
+        space_id: Uuid,
+        parent_id: Option<Uuid>,
+        name: String,
+        path: String,
+        created_by: Option<Uuid>,
+        created_at: DateTime<FixedOffset>,
+        updated_at: DateTime<FixedOffset>,
+    }
+}
+
+object! {
+    /// A file's metadata (the bytes live in the object store).
+    File from entity::files::Model {
+        id: Uuid,
+        space_id: Option<Uuid>,
+        folder_id: Option<Uuid>,
+        owner_id: Uuid,
+        name: String,
+        content_type: String,
+        size: i64,
+        sha256: Option<String>,
+        storage_key: Option<String>,
+        visibility: FileVisibility,
+        current_version: i32,
+        created_at: DateTime<FixedOffset>,
+        updated_at: DateTime<FixedOffset>,
+    }
+}
+
+object! {
+    /// One version of a file's content.
+    FileVersion from entity::file_versions::Model {
+        id: Uuid,
+        file_id: Uuid,
+        version: i32,
+        content_type: String,
+        size: i64,
+        sha256: Option<String>,
+        storage_key: Option<String>,
+        created_by: Option<Uuid>,
+        created_at: DateTime<FixedOffset>,
+        updated_at: DateTime<FixedOffset>,
+    }
+}
+
+object! {
+    /// An explicit grant on a file, to a user or to a space.
+    FileGrant from entity::file_permissions::Model {
+        id: Uuid,
+        file_id: Uuid,
+        grantee_user_id: Option<Uuid>,
+        grantee_space_id: Option<Uuid>,
+        permission: FilePermission,
+        created_by: Option<Uuid>,
+        created_at: DateTime<FixedOffset>,
+        updated_at: DateTime<FixedOffset>,
+    }
+}
+
+object! {
+    /// A text chunk of a file (its embedding is kept for search, not shown).
+    FileChunk from entity::file_chunks::Model {
+        id: Uuid,
+        file_id: Uuid,
+        chunk_index: i32,
+        content: String,
+        embedding_model: Option<String>,
+        created_at: DateTime<FixedOffset>,
+        updated_at: DateTime<FixedOffset>,
+    }
+}
+
+#[ComplexObject]
+impl Folder {
+    async fn space(&self, ctx: &Context<'_>) -> Result<Option<Space>> {
+        one::<entity::spaces::Entity, _>(ctx, Some(self.space_id)).await
+    }
+    async fn parent(&self, ctx: &Context<'_>) -> Result<Option<Folder>> {
+        one::<entity::folders::Entity, _>(ctx, self.parent_id).await
+    }
+    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
+    async fn folders(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Conn<Folder>> {
+        many::<entity::folders::Entity, _>(ctx, "parent_id", self.id, first, after, last, before).await
+    }
+    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
+    async fn files(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Conn<File>> {
+        many::<entity::files::Entity, _>(ctx, "folder_id", self.id, first, after, last, before).await
+    }
+}
+
+#[ComplexObject]
+impl File {
+    async fn owner(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        one::<entity::users::Entity, _>(ctx, Some(self.owner_id)).await
+    }
+    async fn folder(&self, ctx: &Context<'_>) -> Result<Option<Folder>> {
+        one::<entity::folders::Entity, _>(ctx, self.folder_id).await
+    }
+    async fn space(&self, ctx: &Context<'_>) -> Result<Option<Space>> {
+        one::<entity::spaces::Entity, _>(ctx, self.space_id).await
+    }
+    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
+    async fn versions(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Conn<FileVersion>> {
+        many::<entity::file_versions::Entity, _>(ctx, "file_id", self.id, first, after, last, before).await
+    }
+    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
+    async fn grants(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Conn<FileGrant>> {
+        many::<entity::file_permissions::Entity, _>(ctx, "file_id", self.id, first, after, last, before).await
+    }
+}
+
+#[ComplexObject]
+impl FileVersion {
+    async fn file(&self, ctx: &Context<'_>) -> Result<Option<File>> {
+        one::<entity::files::Entity, _>(ctx, Some(self.file_id)).await
+    }
+}
+
+#[ComplexObject]
+impl FileGrant {
+    async fn file(&self, ctx: &Context<'_>) -> Result<Option<File>> {
+        one::<entity::files::Entity, _>(ctx, Some(self.file_id)).await
+    }
+    async fn grantee_user(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        one::<entity::users::Entity, _>(ctx, self.grantee_user_id).await
+    }
+    async fn grantee_space(&self, ctx: &Context<'_>) -> Result<Option<Space>> {
+        one::<entity::spaces::Entity, _>(ctx, self.grantee_space_id).await
+    }
+}
+
+#[ComplexObject]
+impl FileChunk {
+    async fn file(&self, ctx: &Context<'_>) -> Result<Option<File>> {
+        one::<entity::files::Entity, _>(ctx, Some(self.file_id)).await
+    }
+}
+
+crud_fields! {
+    folders => Folder;
+    query FolderQuery { folder, folders }
+    mutation FolderMutation { create_folder, update_folder, delete_folder }
+}
+
+crud_fields! {
+    files => File;
+    query FileQuery { file, files }
+    mutation FileMutation { create_file, update_file, delete_file }
+}
+
+crud_fields! {
+    file_versions => FileVersion;
+    query FileVersionQuery { file_version, file_versions }
+    mutation FileVersionMutation { create_file_version, update_file_version, delete_file_version }
+}
+
+crud_fields! {
+    file_permissions => FileGrant;
+    query FileGrantQuery { file_grant, file_grants }
+    mutation FileGrantMutation { grant_file, update_file_grant, revoke_file_grant }
+}
+
+crud_fields! {
+    file_chunks => FileChunk;
+    query FileChunkQuery { file_chunk, file_chunks }
+    mutation FileChunkMutation { create_file_chunk, update_file_chunk, delete_file_chunk }
+}

@@ -1,0 +1,172 @@
+//! Knowledge in GraphQL: KB documents, chunks, tags, and notes.
+use async_graphql::{ComplexObject, Context, Result};
+use chrono::{DateTime, FixedOffset};
+use entity::sea_orm_active_enums::KbStatus;
+use service::knowledge::{kb_chunks, kb_document_tags, kb_documents, kb_tags, notes};
+use uuid::Uuid;
+
+use super::connection::Conn;
+use super::tenancy::{Space, User};
+use super::{many, one, page_cost};
+
+object! {
+    /// A knowledge-base document.
+    KbDocument from entity::kb_documents::Model {
+        id: Uuid,
+        title: String,
+        slug: String,
+        body: String,
+        status: KbStatus,
+        created_by: Uuid,
+        created_at: DateTime<FixedOffset>,
+        updated_at: DateTime<FixedOffset>,
+    }
+}
+
+object! {
+    /// A chunk of a document (its embedding is kept for search, not shown).
+    KbChunk from entity::kb_chunks::Model {
+        id: Uuid,
+        document_id: Uuid,
+        chunk_index: i32,
+        content: String,
+        embedding_model: Option<String>,
+        created_at: DateTime<FixedOffset>,
+        updated_at: DateTime<FixedOffset>,
+    }
+}
+
+object! {
+    /// A tag for documents.
+    KbTag from entity::kb_tags::Model {
+        id: Uuid,
+        name: String,
+        created_at: DateTime<FixedOffset>,
+        updated_at: DateTime<FixedOffset>,
+    }
+}
+
+object! {
+    /// A tag on a document.
+    KbDocumentTag from entity::kb_document_tags::Model {
+        id: Uuid,
+        document_id: Uuid,
+        tag_id: Uuid,
+        created_at: DateTime<FixedOffset>,
+        updated_at: DateTime<FixedOffset>,
+    }
+}
+
+object! {
+    /// A note in a space.
+    Note from entity::notes::Model {
+        id: Uuid,
+        space_id: Uuid,
+        created_by: Uuid,
+        title: String,
+        content: String,
+        created_at: DateTime<FixedOffset>,
+        updated_at: DateTime<FixedOffset>,
+    }
+}
+
+#[ComplexObject]
+impl KbDocument {
+    async fn author(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        one::<entity::users::Entity, _>(ctx, Some(self.created_by)).await
+    }
+    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
+    async fn chunks(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Conn<KbChunk>> {
+        many::<entity::kb_chunks::Entity, _>(ctx, "document_id", self.id, first, after, last, before).await
+    }
+    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
+    async fn tags(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Conn<KbDocumentTag>> {
+        many::<entity::kb_document_tags::Entity, _>(ctx, "document_id", self.id, first, after, last, before).await
+    }
+}
+
+#[ComplexObject]
+impl KbChunk {
+    async fn document(&self, ctx: &Context<'_>) -> Result<Option<KbDocument>> {
+        one::<entity::kb_documents::Entity, _>(ctx, Some(self.document_id)).await
+    }
+}
+
+#[ComplexObject]
+impl KbTag {
+    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
+    async fn documents(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Conn<KbDocumentTag>> {
+        many::<entity::kb_document_tags::Entity, _>(ctx, "tag_id", self.id, first, after, last, before).await
+    }
+}
+
+#[ComplexObject]
+impl KbDocumentTag {
+    async fn document(&self, ctx: &Context<'_>) -> Result<Option<KbDocument>> {
+        one::<entity::kb_documents::Entity, _>(ctx, Some(self.document_id)).await
+    }
+    async fn tag(&self, ctx: &Context<'_>) -> Result<Option<KbTag>> {
+        one::<entity::kb_tags::Entity, _>(ctx, Some(self.tag_id)).await
+    }
+}
+
+#[ComplexObject]
+impl Note {
+    async fn space(&self, ctx: &Context<'_>) -> Result<Option<Space>> {
+        one::<entity::spaces::Entity, _>(ctx, Some(self.space_id)).await
+    }
+    async fn author(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        one::<entity::users::Entity, _>(ctx, Some(self.created_by)).await
+    }
+}
+
+crud_fields! {
+    kb_documents => KbDocument;
+    query KbDocumentQuery { kb_document, kb_documents }
+    mutation KbDocumentMutation { create_kb_document, update_kb_document, delete_kb_document }
+}
+
+crud_fields! {
+    kb_chunks => KbChunk;
+    query KbChunkQuery { kb_chunk, kb_chunks }
+    mutation KbChunkMutation { create_kb_chunk, update_kb_chunk, delete_kb_chunk }
+}
+
+crud_fields! {
+    kb_tags => KbTag;
+    query KbTagQuery { kb_tag, kb_tags }
+    mutation KbTagMutation { create_kb_tag, update_kb_tag, delete_kb_tag }
+}
+
+crud_fields! {
+    kb_document_tags => KbDocumentTag;
+    query KbDocumentTagQuery { kb_document_tag, kb_document_tags }
+    mutation KbDocumentTagMutation { tag_kb_document, update_kb_document_tag, untag_kb_document }
+}
+
+crud_fields! {
+    notes => Note;
+    query NoteQuery { note, notes }
+    mutation NoteMutation { create_note, update_note, delete_note }
+}

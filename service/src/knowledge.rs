@@ -1,0 +1,131 @@
+//! Knowledge: KB documents (slug unique per tenant), their chunks, tags, and notes in spaces.
+use entity::sea_orm_active_enums::KbStatus;
+use uuid::Uuid;
+
+use crate::error::{Result, ServiceError};
+use crate::filter::{DateTimeFilter, EnumFilter, StringFilter, UuidFilter};
+use crate::scope::Scope;
+
+crate::crud! {
+    /// Knowledge-base documents.
+    pub mod kb_documents for kb_documents as "document";
+    filter KbDocumentFilter {
+        id: UuidFilter => Id,
+        slug: StringFilter => Slug,
+        title: StringFilter => Title,
+        status: EnumFilter<KbStatus> => Status,
+        created_by: UuidFilter => CreatedBy,
+        updated_at: DateTimeFilter => UpdatedAt,
+    }
+    order KbDocumentOrderField / KbDocumentOrderBy { Title => Title, CreatedAt => CreatedAt, UpdatedAt => UpdatedAt, } default UpdatedAt Desc;
+    create CreateKbDocumentInput {
+        title: String,
+        /// URL-safe, unique in the tenant: a-z, 0-9 and '-'.
+        slug: String,
+        #[graphql(default)]
+        body: String,
+        #[graphql(default_with = "KbStatus::Draft")]
+        status: KbStatus,
+    }
+    update UpdateKbDocumentInput {
+        title: Option<String>,
+        slug: Option<String>,
+        body: Option<String>,
+        status: Option<KbStatus>,
+    }
+    roles write Member, delete Manager;
+    events none;
+    check create super::check_new_document;
+}
+
+crate::crud! {
+    /// A document's chunks (for search; their embeddings are filled in by indexing).
+    pub mod kb_chunks for kb_chunks as "document chunk";
+    filter KbChunkFilter {
+        document_id: UuidFilter => DocumentId,
+        content: StringFilter => Content,
+    }
+    order KbChunkOrderField / KbChunkOrderBy { ChunkIndex => ChunkIndex, } default ChunkIndex Asc;
+    create CreateKbChunkInput {
+        document_id: Uuid,
+        #[graphql(default)]
+        chunk_index: i32,
+        content: String,
+    }
+    update UpdateKbChunkInput {
+        content: Option<String>,
+    }
+    roles write Member, delete Member;
+    events parent document_id;
+}
+
+crate::crud! {
+    /// Tags for KB documents.
+    pub mod kb_tags for kb_tags as "tag";
+    filter KbTagFilter {
+        id: UuidFilter => Id,
+        name: StringFilter => Name,
+    }
+    order KbTagOrderField / KbTagOrderBy { Name => Name, } default Name Asc;
+    create CreateKbTagInput {
+        name: String,
+    }
+    update UpdateKbTagInput {
+        name: Option<String>,
+    }
+    roles write Member, delete Manager;
+    events none;
+}
+
+crate::crud! {
+    /// A tag on a document.
+    pub mod kb_document_tags for kb_document_tags as "document tag";
+    filter KbDocumentTagFilter {
+        document_id: UuidFilter => DocumentId,
+        tag_id: UuidFilter => TagId,
+    }
+    order KbDocumentTagOrderField / KbDocumentTagOrderBy { CreatedAt => CreatedAt, } default CreatedAt Asc;
+    create TagDocumentInput {
+        document_id: Uuid,
+        tag_id: Uuid,
+    }
+    update UpdateDocumentTagInput {
+        tag_id: Option<Uuid>,
+    }
+    roles write Member, delete Member;
+    events parent document_id;
+}
+
+crate::crud! {
+    /// Notes in a space.
+    pub mod notes for notes as "note";
+    filter NoteFilter {
+        id: UuidFilter => Id,
+        space_id: UuidFilter => SpaceId,
+        created_by: UuidFilter => CreatedBy,
+        title: StringFilter => Title,
+        updated_at: DateTimeFilter => UpdatedAt,
+    }
+    order NoteOrderField / NoteOrderBy { Title => Title, UpdatedAt => UpdatedAt, CreatedAt => CreatedAt, } default UpdatedAt Desc;
+    create CreateNoteInput {
+        space_id: Uuid,
+        title: String,
+        #[graphql(default)]
+        content: String,
+    }
+    update UpdateNoteInput {
+        title: Option<String>,
+        content: Option<String>,
+        space_id: Option<Uuid>,
+    }
+    roles write Member, delete Member;
+    events parent space_id;
+}
+
+async fn check_new_document(_scope: &Scope, input: &mut kb_documents::Create) -> Result<()> {
+    input.slug = input.slug.trim().to_lowercase();
+    if input.title.trim().is_empty() {
+        return Err(ServiceError::bad_input("title", "title must not be empty"));
+    }
+    Ok(())
+}

@@ -1,0 +1,265 @@
+//! Ops (Atlas UX): integrations (tokens encrypted, never returned), CRM, ledger and budgets,
+//! assets, tickets and comments, publish events, suggestions.
+use async_graphql::MaybeUndefined;
+use entity::sea_orm_active_enums::{
+    BudgetPeriod, LedgerCategory, LedgerEntryType, PublishStatus, SuggestionStatus, TicketCategory, TicketSeverity,
+    TicketStatus,
+};
+use sea_orm::prelude::DateTimeWithTimeZone;
+use sea_orm::ActiveValue::Set;
+use uuid::Uuid;
+
+use crate::error::Result;
+use crate::filter::{DateTimeFilter, EnumFilter, IntFilter, StringFilter, UuidFilter};
+use crate::scope::Scope;
+use crate::{query, secrets};
+
+crate::crud! {
+    /// Integrations with outside providers, one per provider. Tokens are set with
+    /// `setIntegrationTokens`, stored encrypted and never returned.
+    pub mod integrations for integrations as "integration";
+    filter IntegrationFilter {
+        id: UuidFilter => Id,
+        provider: StringFilter => Provider,
+        expires_at: DateTimeFilter => ExpiresAt,
+    }
+    order IntegrationOrderField / IntegrationOrderBy { Provider => Provider, CreatedAt => CreatedAt, } default Provider Asc;
+    create CreateIntegrationInput {
+        /// Lower-case identifier, e.g. `slack`, `telegram`, `google`.
+        provider: String,
+        #[graphql(default_with = "serde_json::json!({})")]
+        config: serde_json::Value,
+        #[graphql(default)]
+        scopes: Vec<String>,
+    }
+    update UpdateIntegrationInput {
+        config: Option<serde_json::Value>,
+        scopes: Option<Vec<String>>,
+    }
+    roles write Admin, delete Admin;
+    events none;
+}
+
+/// Store (or clear, with null) an integration's tokens, encrypted; admins only.
+pub async fn set_integration_tokens(
+    scope: &Scope,
+    id: Uuid,
+    access_token: Option<String>,
+    refresh_token: Option<String>,
+    expires_at: Option<DateTimeWithTimeZone>,
+) -> Result<entity::integrations::Model> {
+    scope.require(entity::sea_orm_active_enums::MemberRole::Admin, "set integration tokens").await?;
+    let model = entity::integrations::ActiveModel {
+        access_token_enc: Set(access_token.as_deref().map(secrets::encrypt).transpose()?),
+        refresh_token_enc: Set(refresh_token.as_deref().map(secrets::encrypt).transpose()?),
+        expires_at: Set(expires_at),
+        ..Default::default()
+    };
+    let row = query::update(scope, "integration", id, model).await?;
+    crate::governance::record(scope, "integration.set_tokens", "integrations", id, serde_json::json!({})).await?;
+    Ok(row)
+}
+
+/// The decrypted access token, for server-side use by job handlers; never sent to a client.
+pub async fn integration_access_token(scope: &Scope, provider: &str) -> Result<Option<String>> {
+    use sea_orm::{ColumnTrait, QueryFilter};
+    let select = query::scoped::<entity::integrations::Entity>(scope)?
+        .filter(entity::integrations::Column::Provider.eq(provider));
+    let tx = scope.tx().await?;
+    let row = select.one(&*tx).await?;
+    row.and_then(|r| r.access_token_enc).map(|enc| secrets::decrypt(&enc)).transpose()
+}
+
+crate::crud! {
+    /// CRM companies.
+    pub mod crm_companies for crm_companies as "company";
+    filter CrmCompanyFilter { id: UuidFilter => Id, name: StringFilter => Name, domain: StringFilter => Domain, industry: StringFilter => Industry, }
+    order CrmCompanyOrderField / CrmCompanyOrderBy { Name => Name, CreatedAt => CreatedAt, } default Name Asc;
+    create CreateCrmCompanyInput { name: String, domain: Option<String>, industry: Option<String>, notes: Option<String>, }
+    update UpdateCrmCompanyInput { name: Option<String>, domain: MaybeUndefined<String>, industry: MaybeUndefined<String>, notes: MaybeUndefined<String>, }
+    roles write Member, delete Manager;
+    events none;
+}
+
+crate::crud! {
+    /// CRM contacts, optionally at a company.
+    pub mod crm_contacts for crm_contacts as "contact";
+    filter CrmContactFilter {
+        id: UuidFilter => Id, company_id: UuidFilter => CompanyId, email: StringFilter => Email,
+        last_name: StringFilter => LastName, first_name: StringFilter => FirstName,
+    }
+    order CrmContactOrderField / CrmContactOrderBy { LastName => LastName, FirstName => FirstName, CreatedAt => CreatedAt, } default LastName Asc;
+    create CreateCrmContactInput {
+        company_id: Option<Uuid>, first_name: Option<String>, last_name: Option<String>, email: Option<String>,
+        phone: Option<String>, title: Option<String>, notes: Option<String>,
+    }
+    update UpdateCrmContactInput {
+        company_id: MaybeUndefined<Uuid>, first_name: MaybeUndefined<String>, last_name: MaybeUndefined<String>,
+        email: MaybeUndefined<String>, phone: MaybeUndefined<String>, title: MaybeUndefined<String>, notes: MaybeUndefined<String>,
+    }
+    roles write Member, delete Manager;
+    events none;
+}
+
+crate::crud! {
+    /// CRM segments: named groups of contacts.
+    pub mod crm_segments for crm_segments as "segment";
+    filter CrmSegmentFilter { id: UuidFilter => Id, name: StringFilter => Name, }
+    order CrmSegmentOrderField / CrmSegmentOrderBy { Name => Name, CreatedAt => CreatedAt, } default Name Asc;
+    create CreateCrmSegmentInput {
+        name: String,
+        description: Option<String>,
+        #[graphql(default_with = "serde_json::json!({})")]
+        criteria: serde_json::Value,
+    }
+    update UpdateCrmSegmentInput { name: Option<String>, description: MaybeUndefined<String>, criteria: Option<serde_json::Value>, }
+    roles write Member, delete Manager;
+    events none;
+}
+
+crate::crud! {
+    /// A contact's membership of a segment.
+    pub mod crm_segment_members for crm_segment_members as "segment member";
+    filter CrmSegmentMemberFilter { segment_id: UuidFilter => SegmentId, contact_id: UuidFilter => ContactId, }
+    order CrmSegmentMemberOrderField / CrmSegmentMemberOrderBy { CreatedAt => CreatedAt, } default CreatedAt Asc;
+    create AddSegmentMemberInput { segment_id: Uuid, contact_id: Uuid, }
+    update UpdateSegmentMemberInput { segment_id: Option<Uuid>, }
+    roles write Member, delete Member;
+    events parent segment_id;
+}
+
+crate::crud! {
+    /// The ledger: money in and out, in cents.
+    pub mod ledger_entries for ledger_entries as "ledger entry";
+    filter LedgerEntryFilter {
+        id: UuidFilter => Id, entry_type: EnumFilter<LedgerEntryType> => EntryType, category: EnumFilter<LedgerCategory> => Category,
+        amount_cents: IntFilter => AmountCents, occurred_at: DateTimeFilter => OccurredAt, reference: StringFilter => Reference,
+    }
+    order LedgerEntryOrderField / LedgerEntryOrderBy { OccurredAt => OccurredAt, AmountCents => AmountCents, } default OccurredAt Desc;
+    create CreateLedgerEntryInput {
+        entry_type: LedgerEntryType,
+        #[graphql(default_with = "LedgerCategory::Other")]
+        category: LedgerCategory,
+        amount_cents: i64,
+        #[graphql(default_with = "String::from(\"USD\")")]
+        currency: String,
+        description: Option<String>,
+        reference: Option<String>,
+        /// Now when left out.
+        occurred_at: Option<DateTimeWithTimeZone> => db_default,
+    }
+    update UpdateLedgerEntryInput {
+        category: Option<LedgerCategory>, description: MaybeUndefined<String>, reference: MaybeUndefined<String>,
+        occurred_at: Option<DateTimeWithTimeZone>,
+    }
+    roles write Manager, delete Admin;
+    events none;
+}
+
+crate::crud! {
+    /// Budgets: a spending limit per category and period.
+    pub mod budgets for budgets as "budget";
+    filter BudgetFilter { id: UuidFilter => Id, name: StringFilter => Name, category: EnumFilter<LedgerCategory> => Category, period: EnumFilter<BudgetPeriod> => Period, }
+    order BudgetOrderField / BudgetOrderBy { Name => Name, LimitCents => LimitCents, } default Name Asc;
+    create CreateBudgetInput {
+        name: String,
+        category: LedgerCategory,
+        limit_cents: i64,
+        #[graphql(default_with = "String::from(\"USD\")")]
+        currency: String,
+        #[graphql(default_with = "BudgetPeriod::Monthly")]
+        period: BudgetPeriod,
+    }
+    update UpdateBudgetInput { name: Option<String>, limit_cents: Option<i64>, period: Option<BudgetPeriod>, }
+    roles write Manager, delete Admin;
+    events none;
+}
+
+crate::crud! {
+    /// Business assets: links with their metrics.
+    pub mod assets for assets as "asset";
+    filter AssetFilter { id: UuidFilter => Id, name: StringFilter => Name, kind: StringFilter => Kind, }
+    order AssetOrderField / AssetOrderBy { Name => Name, CreatedAt => CreatedAt, } default Name Asc;
+    create CreateAssetInput {
+        name: String,
+        #[graphql(default_with = "String::from(\"link\")")]
+        kind: String,
+        url: Option<String>,
+        #[graphql(default_with = "serde_json::json!({})")]
+        metrics: serde_json::Value,
+    }
+    update UpdateAssetInput { name: Option<String>, kind: Option<String>, url: MaybeUndefined<String>, metrics: Option<serde_json::Value>, }
+    roles write Member, delete Manager;
+    events none;
+}
+
+crate::crud! {
+    /// Support tickets.
+    pub mod tickets for tickets as "ticket";
+    filter TicketFilter {
+        id: UuidFilter => Id, status: EnumFilter<TicketStatus> => Status, severity: EnumFilter<TicketSeverity> => Severity,
+        category: EnumFilter<TicketCategory> => Category, assignee_id: UuidFilter => AssigneeId, created_by: UuidFilter => CreatedBy,
+        title: StringFilter => Title,
+    }
+    order TicketOrderField / TicketOrderBy { CreatedAt => CreatedAt, UpdatedAt => UpdatedAt, Severity => Severity, Status => Status, } default CreatedAt Desc;
+    create CreateTicketInput {
+        title: String,
+        #[graphql(default)]
+        body: String,
+        #[graphql(default_with = "TicketSeverity::Medium")]
+        severity: TicketSeverity,
+        #[graphql(default_with = "TicketCategory::Other")]
+        category: TicketCategory,
+        assignee_id: Option<Uuid>,
+    }
+    update UpdateTicketInput {
+        title: Option<String>, body: Option<String>, status: Option<TicketStatus>, severity: Option<TicketSeverity>,
+        category: Option<TicketCategory>, assignee_id: MaybeUndefined<Uuid>,
+    }
+    roles write Member, delete Manager;
+    events none;
+}
+
+crate::crud! {
+    /// Comments on a ticket.
+    pub mod ticket_comments for ticket_comments as "ticket comment";
+    filter TicketCommentFilter { ticket_id: UuidFilter => TicketId, created_by: UuidFilter => CreatedBy, }
+    order TicketCommentOrderField / TicketCommentOrderBy { CreatedAt => CreatedAt, } default CreatedAt Asc;
+    create CreateTicketCommentInput { ticket_id: Uuid, body: String, }
+    update UpdateTicketCommentInput { body: Option<String>, }
+    roles write Member, delete Manager;
+    events parent ticket_id;
+}
+
+crate::crud! {
+    /// Content to publish on a channel, and whether it went out.
+    pub mod publish_events for publish_events as "publish event";
+    filter PublishEventFilter { id: UuidFilter => Id, channel: StringFilter => Channel, status: EnumFilter<PublishStatus> => Status, created_at: DateTimeFilter => CreatedAt, }
+    order PublishEventOrderField / PublishEventOrderBy { CreatedAt => CreatedAt, PublishedAt => PublishedAt, } default CreatedAt Desc;
+    create CreatePublishEventInput {
+        channel: String,
+        #[graphql(default_with = "serde_json::json!({})")]
+        payload: serde_json::Value,
+    }
+    update UpdatePublishEventInput { status: Option<PublishStatus>, published_at: MaybeUndefined<DateTimeWithTimeZone>, payload: Option<serde_json::Value>, }
+    roles write Member, delete Manager;
+    events none;
+}
+
+crate::crud! {
+    /// Suggestions, often from an agent, to accept or dismiss.
+    pub mod suggestions for suggestions as "suggestion";
+    filter SuggestionFilter { id: UuidFilter => Id, kind: StringFilter => Kind, status: EnumFilter<SuggestionStatus> => Status, source_agent_id: UuidFilter => SourceAgentId, }
+    order SuggestionOrderField / SuggestionOrderBy { CreatedAt => CreatedAt, } default CreatedAt Desc;
+    create CreateSuggestionInput {
+        #[graphql(default_with = "String::from(\"general\")")]
+        kind: String,
+        title: String,
+        #[graphql(default)]
+        body: String,
+        source_agent_id: Option<Uuid>,
+    }
+    update UpdateSuggestionInput { status: Option<SuggestionStatus>, title: Option<String>, body: Option<String>, }
+    roles write Member, delete Manager;
+    events none;
+}
