@@ -10,6 +10,8 @@ pub struct Config {
     pub direct_url: String,
     pub bind: String,
     pub jwt_secret: String,
+    /// Encrypts secrets at rest (integration tokens, secret settings).
+    pub secret_key: String,
     pub db_pool_size: u32,
     pub max_body_bytes: usize,
     pub max_depth: usize,
@@ -26,6 +28,7 @@ pub struct Config {
 pub const DEV_DATABASE_URL: &str = "postgres://atlas_app:atlas_app_dev@127.0.0.1:54329/atlas";
 pub const DEV_DIRECT_URL: &str = "postgres://atlas_owner:atlas_owner_dev@127.0.0.1:54329/atlas";
 pub const DEV_JWT_SECRET: &str = "atlas-development-secret-change-me";
+pub const DEV_SECRET_KEY: &str = "atlas-development-encryption-key-change-me";
 
 fn var(name: &str) -> Option<String> {
     env::var(name).ok().filter(|v| !v.trim().is_empty())
@@ -54,6 +57,7 @@ impl Config {
             direct_url,
             bind: var("ATLAS_BIND").unwrap_or_else(|| "127.0.0.1:8080".into()),
             jwt_secret: var("ATLAS_JWT_SECRET").unwrap_or_else(|| DEV_JWT_SECRET.into()),
+            secret_key: var("ATLAS_SECRET_KEY").unwrap_or_else(|| DEV_SECRET_KEY.into()),
             db_pool_size: parsed("ATLAS_DB_POOL_SIZE", 20)?,
             max_body_bytes: parsed("ATLAS_MAX_BODY_BYTES", 1 << 20)?,
             max_depth: parsed("ATLAS_MAX_DEPTH", 15)?,
@@ -68,6 +72,6 @@ impl Config {
     }
 
     pub fn using_dev_secret(&self) -> bool {
-        self.jwt_secret == DEV_JWT_SECRET
+        self.jwt_secret == DEV_JWT_SECRET || self.secret_key == DEV_SECRET_KEY
     }
 }

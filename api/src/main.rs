@@ -77,7 +77,10 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
             println!("{}", Keys::new(&config.jwt_secret).mint(user.id, tenant, Some(user.email), ttl_hours * 3600)?);
             Ok(())
         }
-        Command::SeedDemo => seed_demo(&config).await,
+        Command::SeedDemo => {
+            service::secrets::configure(&config.secret_key);
+            seed_demo(&config).await
+        }
         Command::Schema => {
             print!("{}", graphql::build_schema(&config, None).sdl());
             Ok(())
@@ -87,7 +90,9 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
 
 async fn serve(config: Config) -> Result<(), String> {
     if config.using_dev_secret() {
-        tracing::warn!("ATLAS_JWT_SECRET is not set: using the development secret; set it outside development");
+        tracing::warn!(
+            "ATLAS_JWT_SECRET or ATLAS_SECRET_KEY is not set: using development keys; set both outside development"
+        );
     }
     let bind = config.bind.clone();
     let listener = std::net::TcpListener::bind(&bind).map_err(|e| format!("cannot listen on {bind}: {e}"))?;

@@ -50,6 +50,7 @@ pub async fn connect(config: &Config, metrics: Arc<Metrics>) -> Result<DatabaseC
 }
 
 pub async fn state(config: Config) -> Result<AppState, String> {
+    service::secrets::configure(&config.secret_key);
     let metrics = Arc::new(Metrics::default());
     let db = connect(&config, metrics.clone()).await?;
     let events = EventHub::spawn(config.database_url.clone(), metrics.clone());

@@ -46,6 +46,7 @@ pub mod sea_orm_active_enums;
 pub mod space_members;
 pub mod spaces;
 pub mod suggestions;
+pub mod system_settings;
 pub mod task_output;
 pub mod tasks;
 pub mod tenant_members;

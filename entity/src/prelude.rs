@@ -43,6 +43,7 @@ pub use super::reviews::Entity as Reviews;
 pub use super::space_members::Entity as SpaceMembers;
 pub use super::spaces::Entity as Spaces;
 pub use super::suggestions::Entity as Suggestions;
+pub use super::system_settings::Entity as SystemSettings;
 pub use super::task_output::Entity as TaskOutput;
 pub use super::tasks::Entity as Tasks;
 pub use super::tenant_members::Entity as TenantMembers;

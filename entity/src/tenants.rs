@@ -107,6 +107,8 @@ pub enum Relation {
     Spaces,
     #[sea_orm(has_many = "super::suggestions::Entity")]
     Suggestions,
+    #[sea_orm(has_many = "super::system_settings::Entity")]
+    SystemSettings,
     #[sea_orm(has_many = "super::task_output::Entity")]
     TaskOutput,
     #[sea_orm(has_many = "super::tasks::Entity")]
@@ -316,6 +318,12 @@ impl Related<super::spaces::Entity> for Entity {
 impl Related<super::suggestions::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::Suggestions.def()
+    }
+}
+
+impl Related<super::system_settings::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::SystemSettings.def()
     }
 }
 

@@ -66,6 +66,8 @@ pub enum Relation {
     SpaceMembers,
     #[sea_orm(has_many = "super::spaces::Entity")]
     Spaces,
+    #[sea_orm(has_many = "super::system_settings::Entity")]
+    SystemSettings,
     #[sea_orm(has_many = "super::tasks::Entity")]
     Tasks,
     #[sea_orm(has_many = "super::tenant_members::Entity")]
@@ -205,6 +207,12 @@ impl Related<super::space_members::Entity> for Entity {
 impl Related<super::spaces::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::Spaces.def()
+    }
+}
+
+impl Related<super::system_settings::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::SystemSettings.def()
     }
 }
 

@@ -263,3 +263,115 @@ crate::crud! {
     roles write Member, delete Manager;
     events none;
 }
+
+/// A setting as the tenant sees it: its own value, or the global default.
+#[derive(Clone, Debug)]
+pub struct Setting {
+    pub row: entity::system_settings::Model,
+    pub global: bool,
+}
+
+/// The tenant's settings merged over the global defaults, by key.
+pub async fn settings(scope: &Scope) -> Result<Vec<Setting>> {
+    use entity::system_settings::{Column as C, Entity as E};
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+    let tenant = scope.tenant_id()?;
+    let tx = scope.tx().await?;
+    // Row-level security returns the tenant's rows and the global ones; nothing else.
+    let rows = E::find()
+        .filter(sea_orm::Condition::any().add(C::TenantId.eq(tenant)).add(C::TenantId.is_null()))
+        .order_by_asc(C::Key)
+        .all(&*tx)
+        .await?;
+    let mut out: Vec<Setting> = Vec::new();
+    for row in rows {
+        let global = row.tenant_id.is_none();
+        match out.iter_mut().find(|s| s.row.key == row.key) {
+            Some(existing) if existing.global && !global => *existing = Setting { row, global },
+            Some(_) => {}
+            None => out.push(Setting { row, global }),
+        }
+    }
+    Ok(out)
+}
+
+/// Set a tenant setting (admins). A secret is encrypted and can be read back only by the server.
+pub async fn set_setting(
+    scope: &Scope,
+    key: &str,
+    value: &str,
+    secret: bool,
+    description: Option<String>,
+) -> Result<Setting> {
+    use entity::system_settings::{ActiveModel, Column as C, Entity as E};
+    use sea_orm::sea_query::OnConflict;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    scope.require(entity::sea_orm_active_enums::MemberRole::Admin, "change settings").await?;
+    let tenant = scope.tenant_id()?;
+    let key = key.trim().to_lowercase();
+    let row = ActiveModel {
+        id: Set(Uuid::now_v7()),
+        tenant_id: Set(Some(tenant)),
+        key: Set(key.clone()),
+        value: Set(if secret { None } else { Some(value.to_string()) }),
+        secret_value: Set(if secret { Some(secrets::encrypt(value)?) } else { None }),
+        is_secret: Set(secret),
+        description: Set(description),
+        updated_by: Set(Some(scope.user_id()?)),
+        ..Default::default()
+    };
+    let tx = scope.tx().await?;
+    E::insert(row)
+        .on_conflict(
+            OnConflict::columns([C::TenantId, C::Key])
+                .update_columns([C::Value, C::SecretValue, C::IsSecret, C::Description, C::UpdatedBy])
+                .to_owned(),
+        )
+        .exec_without_returning(&*tx)
+        .await?;
+    let saved = E::find().filter(C::TenantId.eq(tenant)).filter(C::Key.eq(key.clone())).one(&*tx).await?;
+    drop(tx);
+    let saved = saved.ok_or_else(|| crate::ServiceError::internal("a saved setting vanished"))?;
+    crate::governance::record(
+        scope,
+        "setting.set",
+        "system_settings",
+        saved.id,
+        serde_json::json!({ "key": key, "secret": secret }),
+    )
+    .await?;
+    Ok(Setting { row: saved, global: false })
+}
+
+/// Remove the tenant's value of a setting (the global default, if any, applies again).
+pub async fn delete_setting(scope: &Scope, key: &str) -> Result<bool> {
+    use entity::system_settings::{Column as C, Entity as E};
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    scope.require(entity::sea_orm_active_enums::MemberRole::Admin, "change settings").await?;
+    let tenant = scope.tenant_id()?;
+    let tx = scope.tx().await?;
+    let deleted =
+        E::delete_many().filter(C::TenantId.eq(tenant)).filter(C::Key.eq(key)).exec_with_returning(&*tx).await?;
+    drop(tx);
+    for row in &deleted {
+        crate::governance::record(
+            scope,
+            "setting.delete",
+            "system_settings",
+            row.id,
+            serde_json::json!({ "key": key }),
+        )
+        .await?;
+    }
+    Ok(!deleted.is_empty())
+}
+
+/// A setting's value for server-side use (decrypted when secret); never sent to a client.
+pub async fn setting_value(scope: &Scope, key: &str) -> Result<Option<String>> {
+    let found = settings(scope).await?.into_iter().find(|s| s.row.key == key);
+    match found {
+        None => Ok(None),
+        Some(s) if s.row.is_secret => s.row.secret_value.as_deref().map(secrets::decrypt).transpose(),
+        Some(s) => Ok(s.row.value),
+    }
+}

@@ -79,6 +79,7 @@ pub struct Query(
     ops::TicketCommentQuery,
     ops::PublishEventQuery,
     ops::SuggestionQuery,
+    ops::SettingsQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -132,6 +133,7 @@ pub struct Mutation(
     ops::TicketCommentMutation,
     ops::PublishEventMutation,
     ops::SuggestionMutation,
+    ops::SettingsMutation,
 );
 
 #[derive(MergedSubscription, Default)]

@@ -396,3 +396,70 @@ impl IntegrationVerbs {
         Ok(ops::set_integration_tokens(ctx.scope()?, id, access_token, refresh_token, expires_at).await?.into())
     }
 }
+
+#[derive(async_graphql::Enum, Copy, Clone, Eq, PartialEq)]
+pub enum SettingScope {
+    /// Set for this tenant.
+    Tenant,
+    /// The default for every tenant.
+    Global,
+}
+
+/// A setting; a secret's value is never returned (only that it is set).
+#[derive(async_graphql::SimpleObject)]
+pub struct Setting {
+    pub key: String,
+    /// Null for secrets.
+    pub value: Option<String>,
+    pub is_secret: bool,
+    pub description: Option<String>,
+    pub scope: SettingScope,
+    pub updated_at: DateTime<FixedOffset>,
+}
+
+impl From<ops::Setting> for Setting {
+    fn from(s: ops::Setting) -> Self {
+        Setting {
+            key: s.row.key,
+            value: if s.row.is_secret { None } else { s.row.value },
+            is_secret: s.row.is_secret,
+            description: s.row.description,
+            scope: if s.global { SettingScope::Global } else { SettingScope::Tenant },
+            updated_at: s.row.updated_at,
+        }
+    }
+}
+
+#[derive(Default)]
+pub struct SettingsQuery;
+
+#[Object]
+impl SettingsQuery {
+    /// The tenant's settings over the global defaults.
+    async fn settings(&self, ctx: &Context<'_>) -> Result<Vec<Setting>> {
+        Ok(ops::settings(ctx.scope()?).await?.into_iter().map(Setting::from).collect())
+    }
+}
+
+#[derive(Default)]
+pub struct SettingsMutation;
+
+#[Object]
+impl SettingsMutation {
+    /// Set a tenant setting (admins). `secret: true` stores it encrypted; it is never returned.
+    async fn set_setting(
+        &self,
+        ctx: &Context<'_>,
+        key: String,
+        value: String,
+        #[graphql(default)] secret: bool,
+        description: Option<String>,
+    ) -> Result<Setting> {
+        Ok(ops::set_setting(ctx.scope()?, &key, &value, secret, description).await?.into())
+    }
+
+    /// Remove the tenant's value (the global default applies again). False when there was none.
+    async fn delete_setting(&self, ctx: &Context<'_>, key: String) -> Result<bool> {
+        Ok(ops::delete_setting(ctx.scope()?, &key).await?)
+    }
+}
