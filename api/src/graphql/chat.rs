@@ -5,9 +5,8 @@ use entity::sea_orm_active_enums::{ChatStreamStatus, MessageRole};
 use service::chat::{chat_streams, chats, messages};
 use uuid::Uuid;
 
-use super::connection::Conn;
+use super::one;
 use super::tenancy::{Space, User};
-use super::{many, one, page_cost};
 
 object! {
     /// A chat with a model, in a space or not.
@@ -49,36 +48,17 @@ object! {
     }
 }
 
-#[ComplexObject]
-impl Chat {
+complex! {
+    Chat {
+        /// Messages in order.
+        many messages: Message = entity::messages::Entity["chat_id"] by id;
+        many streams: ChatStream = entity::chat_streams::Entity["chat_id"] by id;
+    }
     async fn space(&self, ctx: &Context<'_>) -> Result<Option<Space>> {
         one::<entity::spaces::Entity, _>(ctx, self.space_id).await
     }
     async fn owner(&self, ctx: &Context<'_>) -> Result<Option<User>> {
         one::<entity::users::Entity, _>(ctx, Some(self.created_by)).await
-    }
-    /// Messages in order.
-    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
-    async fn messages(
-        &self,
-        ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
-        last: Option<i32>,
-        before: Option<String>,
-    ) -> Result<Conn<Message>> {
-        many::<entity::messages::Entity, _>(ctx, "chat_id", self.id, first, after, last, before).await
-    }
-    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
-    async fn streams(
-        &self,
-        ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
-        last: Option<i32>,
-        before: Option<String>,
-    ) -> Result<Conn<ChatStream>> {
-        many::<entity::chat_streams::Entity, _>(ctx, "chat_id", self.id, first, after, last, before).await
     }
 }
 

@@ -5,9 +5,8 @@ use entity::sea_orm_active_enums::ReviewStatus;
 use service::code::{code_embeddings, commits, reviews};
 use uuid::Uuid;
 
-use super::connection::Conn;
+use super::one;
 use super::work::{Agent, Project, Task};
-use super::{many, one, page_cost};
 
 object! {
     /// A commit made for a project (and a task).
@@ -29,24 +28,15 @@ object! {
     }
 }
 
-#[ComplexObject]
-impl Commit {
+complex! {
+    Commit {
+        many reviews: Review = entity::reviews::Entity["commit_id"] by id;
+    }
     async fn project(&self, ctx: &Context<'_>) -> Result<Option<Project>> {
         one::<entity::projects::Entity, _>(ctx, Some(self.project_id)).await
     }
     async fn task(&self, ctx: &Context<'_>) -> Result<Option<Task>> {
         one::<entity::tasks::Entity, _>(ctx, self.task_id).await
-    }
-    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
-    async fn reviews(
-        &self,
-        ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
-        last: Option<i32>,
-        before: Option<String>,
-    ) -> Result<Conn<Review>> {
-        many::<entity::reviews::Entity, _>(ctx, "commit_id", self.id, first, after, last, before).await
     }
 }
 

@@ -5,9 +5,8 @@ use entity::sea_orm_active_enums::{FilePermission, FileVisibility};
 use service::files::{file_chunks, file_permissions, file_versions, files, folders};
 use uuid::Uuid;
 
-use super::connection::Conn;
+use super::one;
 use super::tenancy::{Space, User};
-use super::{many, one, page_cost};
 
 object! {
     /// A folder in a space's virtual tree.
@@ -85,40 +84,24 @@ object! {
     }
 }
 
-#[ComplexObject]
-impl Folder {
+complex! {
+    Folder {
+        many folders: Folder = entity::folders::Entity["parent_id"] by id;
+        many files: File = entity::files::Entity["folder_id"] by id;
+    }
     async fn space(&self, ctx: &Context<'_>) -> Result<Option<Space>> {
         one::<entity::spaces::Entity, _>(ctx, Some(self.space_id)).await
     }
     async fn parent(&self, ctx: &Context<'_>) -> Result<Option<Folder>> {
         one::<entity::folders::Entity, _>(ctx, self.parent_id).await
     }
-    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
-    async fn folders(
-        &self,
-        ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
-        last: Option<i32>,
-        before: Option<String>,
-    ) -> Result<Conn<Folder>> {
-        many::<entity::folders::Entity, _>(ctx, "parent_id", self.id, first, after, last, before).await
-    }
-    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
-    async fn files(
-        &self,
-        ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
-        last: Option<i32>,
-        before: Option<String>,
-    ) -> Result<Conn<File>> {
-        many::<entity::files::Entity, _>(ctx, "folder_id", self.id, first, after, last, before).await
-    }
 }
 
-#[ComplexObject]
-impl File {
+complex! {
+    File {
+        many versions: FileVersion = entity::file_versions::Entity["file_id"] by id;
+        many grants: FileGrant = entity::file_permissions::Entity["file_id"] by id;
+    }
     async fn owner(&self, ctx: &Context<'_>) -> Result<Option<User>> {
         one::<entity::users::Entity, _>(ctx, Some(self.owner_id)).await
     }
@@ -127,28 +110,6 @@ impl File {
     }
     async fn space(&self, ctx: &Context<'_>) -> Result<Option<Space>> {
         one::<entity::spaces::Entity, _>(ctx, self.space_id).await
-    }
-    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
-    async fn versions(
-        &self,
-        ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
-        last: Option<i32>,
-        before: Option<String>,
-    ) -> Result<Conn<FileVersion>> {
-        many::<entity::file_versions::Entity, _>(ctx, "file_id", self.id, first, after, last, before).await
-    }
-    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
-    async fn grants(
-        &self,
-        ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
-        last: Option<i32>,
-        before: Option<String>,
-    ) -> Result<Conn<FileGrant>> {
-        many::<entity::file_permissions::Entity, _>(ctx, "file_id", self.id, first, after, last, before).await
     }
 }
 

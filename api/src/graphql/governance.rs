@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::connection::{connection, page_args, Conn};
 use super::tenancy::User;
 use super::work::{Agent, Job};
-use super::{many, one, page_cost, CtxExt};
+use super::{one, CtxExt};
 
 object! {
     /// One entry of the append-only audit log: who did what to which row, and when.
@@ -110,26 +110,19 @@ object! {
     }
 }
 
-#[ComplexObject]
-impl Intent {
+complex! {
+    Intent {
+        many approvals: Approval = entity::approvals::Entity["intent_id"] by id;
+    }
     async fn agent(&self, ctx: &Context<'_>) -> Result<Option<Agent>> {
         one::<entity::agents::Entity, _>(ctx, self.agent_id).await
     }
-    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
-    async fn approvals(
-        &self,
-        ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
-        last: Option<i32>,
-        before: Option<String>,
-    ) -> Result<Conn<Approval>> {
-        many::<entity::approvals::Entity, _>(ctx, "intent_id", self.id, first, after, last, before).await
-    }
 }
 
-#[ComplexObject]
-impl DecisionMemo {
+complex! {
+    DecisionMemo {
+        many approvals: Approval = entity::approvals::Entity["memo_id"] by id;
+    }
     async fn agent(&self, ctx: &Context<'_>) -> Result<Option<Agent>> {
         one::<entity::agents::Entity, _>(ctx, self.agent_id).await
     }
@@ -141,17 +134,6 @@ impl DecisionMemo {
     }
     async fn reviewer(&self, ctx: &Context<'_>) -> Result<Option<User>> {
         one::<entity::users::Entity, _>(ctx, self.reviewed_by).await
-    }
-    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
-    async fn approvals(
-        &self,
-        ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
-        last: Option<i32>,
-        before: Option<String>,
-    ) -> Result<Conn<Approval>> {
-        many::<entity::approvals::Entity, _>(ctx, "memo_id", self.id, first, after, last, before).await
     }
 }
 

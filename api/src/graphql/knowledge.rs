@@ -5,9 +5,8 @@ use entity::sea_orm_active_enums::KbStatus;
 use service::knowledge::{kb_chunks, kb_document_tags, kb_documents, kb_tags, notes};
 use uuid::Uuid;
 
-use super::connection::Conn;
+use super::one;
 use super::tenancy::{Space, User};
-use super::{many, one, page_cost};
 
 object! {
     /// A knowledge-base document.
@@ -70,32 +69,13 @@ object! {
     }
 }
 
-#[ComplexObject]
-impl KbDocument {
+complex! {
+    KbDocument {
+        many chunks: KbChunk = entity::kb_chunks::Entity["document_id"] by id;
+        many tags: KbDocumentTag = entity::kb_document_tags::Entity["document_id"] by id;
+    }
     async fn author(&self, ctx: &Context<'_>) -> Result<Option<User>> {
         one::<entity::users::Entity, _>(ctx, Some(self.created_by)).await
-    }
-    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
-    async fn chunks(
-        &self,
-        ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
-        last: Option<i32>,
-        before: Option<String>,
-    ) -> Result<Conn<KbChunk>> {
-        many::<entity::kb_chunks::Entity, _>(ctx, "document_id", self.id, first, after, last, before).await
-    }
-    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
-    async fn tags(
-        &self,
-        ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
-        last: Option<i32>,
-        before: Option<String>,
-    ) -> Result<Conn<KbDocumentTag>> {
-        many::<entity::kb_document_tags::Entity, _>(ctx, "document_id", self.id, first, after, last, before).await
     }
 }
 
@@ -106,18 +86,9 @@ impl KbChunk {
     }
 }
 
-#[ComplexObject]
-impl KbTag {
-    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
-    async fn documents(
-        &self,
-        ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
-        last: Option<i32>,
-        before: Option<String>,
-    ) -> Result<Conn<KbDocumentTag>> {
-        many::<entity::kb_document_tags::Entity, _>(ctx, "tag_id", self.id, first, after, last, before).await
+complex! {
+    KbTag {
+        many documents: KbDocumentTag = entity::kb_document_tags::Entity["tag_id"] by id;
     }
 }
 

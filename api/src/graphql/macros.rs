@@ -85,3 +85,31 @@ macro_rules! crud_fields {
         }
     };
 }
+
+/// The `#[ComplexObject]` of an `object!`: its to-many relations as connections (rows of an entity
+/// whose column holds this object's key, batched by the by-key loader), then any other fields.
+macro_rules! complex {
+    (
+        $Object:ident { $( $(#[$m:meta])* many $name:ident : $Child:ty = $entity:path [$col:literal] by $key:ident; )* }
+        $($extra:tt)*
+    ) => {
+        #[async_graphql::ComplexObject]
+        impl $Object {
+            $(
+                $(#[$m])*
+                #[graphql(complexity = "crate::graphql::page_cost(first, last, child_complexity)")]
+                async fn $name(
+                    &self,
+                    ctx: &async_graphql::Context<'_>,
+                    first: Option<i32>,
+                    after: Option<String>,
+                    last: Option<i32>,
+                    before: Option<String>,
+                ) -> async_graphql::Result<$crate::graphql::connection::Conn<$Child>> {
+                    $crate::graphql::many::<$entity, _>(ctx, $col, self.$key, first, after, last, before).await
+                }
+            )*
+            $($extra)*
+        }
+    };
+}

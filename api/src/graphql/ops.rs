@@ -12,11 +12,10 @@ use service::ops::{
 };
 use uuid::Uuid;
 
-use super::connection::Conn;
 use super::stats::BudgetSpend;
 use super::tenancy::User;
 use super::work::Agent;
-use super::{many, one, page_cost, CtxExt};
+use super::{one, CtxExt};
 
 object! {
     /// A connection to an outside provider. Its tokens are stored encrypted and never returned.
@@ -197,51 +196,24 @@ impl Integration {
     }
 }
 
-#[ComplexObject]
-impl CrmCompany {
-    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
-    async fn contacts(
-        &self,
-        ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
-        last: Option<i32>,
-        before: Option<String>,
-    ) -> Result<Conn<CrmContact>> {
-        many::<entity::crm_contacts::Entity, _>(ctx, "company_id", self.id, first, after, last, before).await
+complex! {
+    CrmCompany {
+        many contacts: CrmContact = entity::crm_contacts::Entity["company_id"] by id;
     }
 }
 
-#[ComplexObject]
-impl CrmContact {
+complex! {
+    CrmContact {
+        many segments: CrmSegmentMember = entity::crm_segment_members::Entity["contact_id"] by id;
+    }
     async fn company(&self, ctx: &Context<'_>) -> Result<Option<CrmCompany>> {
         one::<entity::crm_companies::Entity, _>(ctx, self.company_id).await
     }
-    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
-    async fn segments(
-        &self,
-        ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
-        last: Option<i32>,
-        before: Option<String>,
-    ) -> Result<Conn<CrmSegmentMember>> {
-        many::<entity::crm_segment_members::Entity, _>(ctx, "contact_id", self.id, first, after, last, before).await
-    }
 }
 
-#[ComplexObject]
-impl CrmSegment {
-    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
-    async fn members(
-        &self,
-        ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
-        last: Option<i32>,
-        before: Option<String>,
-    ) -> Result<Conn<CrmSegmentMember>> {
-        many::<entity::crm_segment_members::Entity, _>(ctx, "segment_id", self.id, first, after, last, before).await
+complex! {
+    CrmSegment {
+        many members: CrmSegmentMember = entity::crm_segment_members::Entity["segment_id"] by id;
     }
 }
 
@@ -277,24 +249,15 @@ impl Budget {
 #[ComplexObject]
 impl Asset {}
 
-#[ComplexObject]
-impl Ticket {
+complex! {
+    Ticket {
+        many comments: TicketComment = entity::ticket_comments::Entity["ticket_id"] by id;
+    }
     async fn reporter(&self, ctx: &Context<'_>) -> Result<Option<User>> {
         one::<entity::users::Entity, _>(ctx, self.created_by).await
     }
     async fn assignee(&self, ctx: &Context<'_>) -> Result<Option<User>> {
         one::<entity::users::Entity, _>(ctx, self.assignee_id).await
-    }
-    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
-    async fn comments(
-        &self,
-        ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
-        last: Option<i32>,
-        before: Option<String>,
-    ) -> Result<Conn<TicketComment>> {
-        many::<entity::ticket_comments::Entity, _>(ctx, "ticket_id", self.id, first, after, last, before).await
     }
 }
 

@@ -6,11 +6,10 @@ use entity::sea_orm_active_enums::{AnalyticsStatus, IngestStatus, RecordCategory
 use service::review::{analytics_jobs, bonus_windows, data_records, ingest_jobs, likert_scores};
 use uuid::Uuid;
 
-use super::connection::Conn;
 use super::stats::{tier_met, BonusProgress, LikertSummary, RecordLikert, WindowProgress};
 use super::tenancy::User;
 use super::work::Project;
-use super::{many, one, page_cost, CtxExt};
+use super::{one, CtxExt};
 
 object! {
     /// A task or feedback text of a project (seed 003), with its review state. Its embedding is
@@ -38,8 +37,10 @@ object! {
     }
 }
 
-#[ComplexObject]
-impl DataRecord {
+complex! {
+    DataRecord {
+        many scores: LikertScore = entity::likert_scores::Entity["record_id"] by id;
+    }
     async fn project(&self, ctx: &Context<'_>) -> Result<Option<Project>> {
         one::<entity::projects::Entity, _>(ctx, Some(self.project_id)).await
     }
@@ -49,18 +50,6 @@ impl DataRecord {
     /// Averages of the record's scores.
     async fn likert(&self, ctx: &Context<'_>) -> Result<LikertSummary> {
         Ok(ctx.loaders()?.batch::<RecordLikert>(self.id).await?.into())
-    }
-
-    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
-    async fn scores(
-        &self,
-        ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
-        last: Option<i32>,
-        before: Option<String>,
-    ) -> Result<Conn<LikertScore>> {
-        many::<entity::likert_scores::Entity, _>(ctx, "record_id", self.id, first, after, last, before).await
     }
 }
 
@@ -107,21 +96,12 @@ object! {
     }
 }
 
-#[ComplexObject]
-impl IngestJob {
+complex! {
+    IngestJob {
+        many records: DataRecord = entity::data_records::Entity["ingest_job_id"] by id;
+    }
     async fn project(&self, ctx: &Context<'_>) -> Result<Option<Project>> {
         one::<entity::projects::Entity, _>(ctx, Some(self.project_id)).await
-    }
-    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
-    async fn records(
-        &self,
-        ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
-        last: Option<i32>,
-        before: Option<String>,
-    ) -> Result<Conn<DataRecord>> {
-        many::<entity::data_records::Entity, _>(ctx, "ingest_job_id", self.id, first, after, last, before).await
     }
 }
 

@@ -237,58 +237,19 @@ object! {
     }
 }
 
-#[ComplexObject]
-impl Space {
+complex! {
+    Space {
+        many members: SpaceMember = entity::space_members::Entity["space_id"] by id;
+        many notes: super::knowledge::Note = entity::notes::Entity["space_id"] by id;
+        many folders: super::files::Folder = entity::folders::Entity["space_id"] by id;
+        many chats: super::chat::Chat = entity::chats::Entity["space_id"] by id;
+    }
     async fn owner(&self, ctx: &Context<'_>) -> Result<Option<User>> {
         super::one::<users::Entity, _>(ctx, self.owner_user_id).await
     }
     /// Personal spaces have an owner; organisation spaces do not.
     async fn personal(&self) -> bool {
         self.owner_user_id.is_some()
-    }
-    #[graphql(complexity = "super::page_cost(first, last, child_complexity)")]
-    async fn members(
-        &self,
-        ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
-        last: Option<i32>,
-        before: Option<String>,
-    ) -> Result<Conn<SpaceMember>> {
-        super::many::<entity::space_members::Entity, _>(ctx, "space_id", self.id, first, after, last, before).await
-    }
-    #[graphql(complexity = "super::page_cost(first, last, child_complexity)")]
-    async fn notes(
-        &self,
-        ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
-        last: Option<i32>,
-        before: Option<String>,
-    ) -> Result<Conn<super::knowledge::Note>> {
-        super::many::<entity::notes::Entity, _>(ctx, "space_id", self.id, first, after, last, before).await
-    }
-    #[graphql(complexity = "super::page_cost(first, last, child_complexity)")]
-    async fn folders(
-        &self,
-        ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
-        last: Option<i32>,
-        before: Option<String>,
-    ) -> Result<Conn<super::files::Folder>> {
-        super::many::<entity::folders::Entity, _>(ctx, "space_id", self.id, first, after, last, before).await
-    }
-    #[graphql(complexity = "super::page_cost(first, last, child_complexity)")]
-    async fn chats(
-        &self,
-        ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
-        last: Option<i32>,
-        before: Option<String>,
-    ) -> Result<Conn<super::chat::Chat>> {
-        super::many::<entity::chats::Entity, _>(ctx, "space_id", self.id, first, after, last, before).await
     }
 }
 

@@ -6,18 +6,16 @@ use futures_util::{Stream, StreamExt};
 use sea_orm::prelude::Decimal;
 use service::events::ChangeOp;
 use service::work::{agents, executions, job_results, jobs, projects, task_output, tasks, workflows};
-use service::Page;
 use tokio_stream::wrappers::BroadcastStream;
 use uuid::Uuid;
 
 use super::code::{CodeChunk, Commit};
-use super::connection::{connection, page_args, Conn};
 use super::review::{AnalyticsJob, DataRecord, IngestJob};
 use super::stats::{
     AgentUsage, LikertSummary, ProjectLikert, ProjectTaskCounts, ProjectUsage, TaskStatusCount, TaskUsage, Usage,
 };
 use super::tenancy::User;
-use super::{many, one, page_cost, CtxExt};
+use super::{one, CtxExt};
 use crate::events::EventHub;
 
 object! {
@@ -35,28 +33,22 @@ object! {
     }
 }
 
-#[ComplexObject]
-impl Project {
+complex! {
+    Project {
+        /// The project's tasks, oldest first (all levels; filter `parentId: { isNull: true }` on
+        /// `tasks` for top-level ones).
+        many tasks: Task = entity::tasks::Entity["project_id"] by id;
+        many data_records: DataRecord = entity::data_records::Entity["project_id"] by id;
+        many ingest_jobs: IngestJob = entity::ingest_jobs::Entity["project_id"] by id;
+        many analytics_jobs: AnalyticsJob = entity::analytics_jobs::Entity["project_id"] by id;
+        many commits: Commit = entity::commits::Entity["project_id"] by id;
+        many code_chunks: CodeChunk = entity::code_embeddings::Entity["project_id"] by id;
+    }
     async fn owner(&self, ctx: &Context<'_>) -> Result<Option<User>> {
         let Some(id) = self.owner_id else { return Ok(None) };
         Ok(ctx.loaders()?.one::<entity::users::Entity>(id).await?.map(User))
     }
 
-    /// The project's tasks, oldest first (all levels; filter `parentId: { isNull: true }` on
-    /// `tasks` for top-level ones).
-    #[graphql(complexity = "super::page_cost(first, last, child_complexity)")]
-    async fn tasks(
-        &self,
-        ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
-        last: Option<i32>,
-        before: Option<String>,
-    ) -> Result<Conn<Task>> {
-        let rows = ctx.loaders()?.many::<entity::tasks::Entity>("project_id", self.id).await?;
-        let page = Page::from_loaded(rows, &page_args(ctx, first, after, last, before))?;
-        Ok(connection(page, Task::from))
-    }
 
     /// How many of the project's tasks are in each status.
     async fn task_counts(&self, ctx: &Context<'_>) -> Result<Vec<TaskStatusCount>> {
@@ -72,66 +64,6 @@ impl Project {
     /// Likert averages over every scored record of the project.
     async fn likert(&self, ctx: &Context<'_>) -> Result<LikertSummary> {
         Ok(ctx.loaders()?.batch::<ProjectLikert>(self.id).await?.into())
-    }
-
-    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
-    async fn data_records(
-        &self,
-        ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
-        last: Option<i32>,
-        before: Option<String>,
-    ) -> Result<Conn<DataRecord>> {
-        many::<entity::data_records::Entity, _>(ctx, "project_id", self.id, first, after, last, before).await
-    }
-
-    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
-    async fn ingest_jobs(
-        &self,
-        ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
-        last: Option<i32>,
-        before: Option<String>,
-    ) -> Result<Conn<IngestJob>> {
-        many::<entity::ingest_jobs::Entity, _>(ctx, "project_id", self.id, first, after, last, before).await
-    }
-
-    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
-    async fn analytics_jobs(
-        &self,
-        ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
-        last: Option<i32>,
-        before: Option<String>,
-    ) -> Result<Conn<AnalyticsJob>> {
-        many::<entity::analytics_jobs::Entity, _>(ctx, "project_id", self.id, first, after, last, before).await
-    }
-
-    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
-    async fn commits(
-        &self,
-        ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
-        last: Option<i32>,
-        before: Option<String>,
-    ) -> Result<Conn<Commit>> {
-        many::<entity::commits::Entity, _>(ctx, "project_id", self.id, first, after, last, before).await
-    }
-
-    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
-    async fn code_chunks(
-        &self,
-        ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
-        last: Option<i32>,
-        before: Option<String>,
-    ) -> Result<Conn<CodeChunk>> {
-        many::<entity::code_embeddings::Entity, _>(ctx, "project_id", self.id, first, after, last, before).await
     }
 }
 
@@ -153,8 +85,14 @@ object! {
     }
 }
 
-#[ComplexObject]
-impl Task {
+complex! {
+    Task {
+        many subtasks: Task = entity::tasks::Entity["parent_id"] by id;
+        many executions: Execution = entity::executions::Entity["task_id"] by id;
+        /// The task's streamed output, in sequence order.
+        many output: TaskOutput = entity::task_output::Entity["task_id"] by id;
+        many commits: Commit = entity::commits::Entity["task_id"] by id;
+    }
     async fn project(&self, ctx: &Context<'_>) -> Result<Option<Project>> {
         let Some(id) = self.project_id else { return Ok(None) };
         Ok(ctx.loaders()?.one::<entity::projects::Entity>(id).await?.map(Project::from))
@@ -165,64 +103,15 @@ impl Task {
         Ok(ctx.loaders()?.one::<entity::tasks::Entity>(id).await?.map(Task::from))
     }
 
-    #[graphql(complexity = "super::page_cost(first, last, child_complexity)")]
-    async fn subtasks(
-        &self,
-        ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
-        last: Option<i32>,
-        before: Option<String>,
-    ) -> Result<Conn<Task>> {
-        let rows = ctx.loaders()?.many::<entity::tasks::Entity>("parent_id", self.id).await?;
-        let page = Page::from_loaded(rows, &page_args(ctx, first, after, last, before))?;
-        Ok(connection(page, Task::from))
-    }
 
     async fn creator(&self, ctx: &Context<'_>) -> Result<Option<User>> {
         one::<entity::users::Entity, _>(ctx, self.created_by).await
     }
 
-    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
-    async fn executions(
-        &self,
-        ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
-        last: Option<i32>,
-        before: Option<String>,
-    ) -> Result<Conn<Execution>> {
-        many::<entity::executions::Entity, _>(ctx, "task_id", self.id, first, after, last, before).await
-    }
 
     /// Tokens, cost and time of the task's executions.
     async fn usage(&self, ctx: &Context<'_>) -> Result<Usage> {
         Ok(ctx.loaders()?.batch::<TaskUsage>(self.id).await?.into())
-    }
-
-    /// The task's streamed output, in sequence order.
-    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
-    async fn output(
-        &self,
-        ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
-        last: Option<i32>,
-        before: Option<String>,
-    ) -> Result<Conn<TaskOutput>> {
-        many::<entity::task_output::Entity, _>(ctx, "task_id", self.id, first, after, last, before).await
-    }
-
-    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
-    async fn commits(
-        &self,
-        ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
-        last: Option<i32>,
-        before: Option<String>,
-    ) -> Result<Conn<Commit>> {
-        many::<entity::commits::Entity, _>(ctx, "task_id", self.id, first, after, last, before).await
     }
 }
 
@@ -246,37 +135,18 @@ object! {
     }
 }
 
-#[ComplexObject]
-impl Agent {
+complex! {
+    Agent {
+        /// The agents reporting to this one.
+        many reports: Agent = entity::agents::Entity["reports_to"] by id;
+        many executions: Execution = entity::executions::Entity["agent_id"] by id;
+    }
     /// The agent this one reports to.
     async fn manager(&self, ctx: &Context<'_>) -> Result<Option<Agent>> {
         one::<entity::agents::Entity, _>(ctx, self.reports_to).await
     }
 
-    /// The agents reporting to this one.
-    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
-    async fn reports(
-        &self,
-        ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
-        last: Option<i32>,
-        before: Option<String>,
-    ) -> Result<Conn<Agent>> {
-        many::<entity::agents::Entity, _>(ctx, "reports_to", self.id, first, after, last, before).await
-    }
 
-    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
-    async fn executions(
-        &self,
-        ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
-        last: Option<i32>,
-        before: Option<String>,
-    ) -> Result<Conn<Execution>> {
-        many::<entity::executions::Entity, _>(ctx, "agent_id", self.id, first, after, last, before).await
-    }
 
     /// Tokens, cost and time of the agent's executions.
     async fn usage(&self, ctx: &Context<'_>) -> Result<Usage> {
@@ -362,19 +232,10 @@ object! {
     }
 }
 
-#[ComplexObject]
-impl Job {
-    /// Every attempt, first to last.
-    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
-    async fn results(
-        &self,
-        ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
-        last: Option<i32>,
-        before: Option<String>,
-    ) -> Result<Conn<JobResult>> {
-        many::<entity::job_results::Entity, _>(ctx, "job_id", self.id, first, after, last, before).await
+complex! {
+    Job {
+        /// Every attempt, first to last.
+        many results: JobResult = entity::job_results::Entity["job_id"] by id;
     }
     async fn creator(&self, ctx: &Context<'_>) -> Result<Option<User>> {
         one::<entity::users::Entity, _>(ctx, self.created_by).await
