@@ -78,6 +78,6 @@ impl Keys {
             ),
             None => None,
         };
-        Ok(Principal { user_id: Some(user), tenant_id: tenant, email: claims.email })
+        Ok(Principal { user_id: Some(user), tenant_id: tenant, email: claims.email, system: false })
     }
 }

@@ -1,5 +1,6 @@
 //! `atlas`: serve · migrate · token · seed-demo · schema.
 use std::process::ExitCode;
+use std::time::Duration;
 
 use api::auth::Keys;
 use api::config::Config;
@@ -40,6 +41,27 @@ enum Command {
     SeedDemo,
     /// Print the GraphQL schema (SDL).
     Schema,
+    /// Run queued jobs: claims due jobs, renews their leases, retries failures with backoff.
+    Worker {
+        /// Jobs run at once by this process.
+        #[arg(long, default_value_t = 4)]
+        concurrency: usize,
+        /// Job types to run, comma-separated (all that this binary knows when left out).
+        #[arg(long, value_delimiter = ',')]
+        types: Option<Vec<String>>,
+        /// Lease on a claimed job, renewed while it runs; a dead worker's jobs return after it.
+        #[arg(long, default_value_t = 30_000)]
+        lease_ms: u64,
+        /// Fallback poll interval (NOTIFY wakes the worker sooner).
+        #[arg(long, default_value_t = 1_000)]
+        poll_ms: u64,
+        /// First retry delay; each further retry doubles it (with jitter).
+        #[arg(long, default_value_t = 2_000)]
+        backoff_ms: u64,
+        /// On SIGTERM, how long running jobs may take to finish before they are released.
+        #[arg(long, default_value_t = 30_000)]
+        grace_ms: u64,
+    },
 }
 
 #[tokio::main]
@@ -81,6 +103,18 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
             service::secrets::configure(&config.secret_key);
             seed_demo(&config).await
         }
+        Command::Worker { concurrency, types, lease_ms, poll_ms, backoff_ms, grace_ms } => {
+            let opts = service::queue::WorkerOptions {
+                id: format!("{}-{}", hostname(), std::process::id()),
+                concurrency: concurrency.max(1),
+                lease: Duration::from_millis(lease_ms.max(100)),
+                poll: Duration::from_millis(poll_ms.max(10)),
+                backoff: service::queue::Backoff { base: Duration::from_millis(backoff_ms), ..Default::default() },
+                grace: Duration::from_millis(grace_ms),
+                types,
+            };
+            worker(config, opts).await
+        }
         Command::Schema => {
             print!("{}", graphql::build_schema(&config, None).sdl());
             Ok(())
@@ -99,6 +133,38 @@ async fn serve(config: Config) -> Result<(), String> {
     let state = server::state(config).await?;
     tracing::info!("serving GraphQL on http://{bind}/graphql (GraphiQL in a browser)");
     server::run(state, listener).map_err(|e| e.to_string())?.await.map_err(|e| e.to_string())
+}
+
+async fn worker(config: Config, opts: service::queue::WorkerOptions) -> Result<(), String> {
+    service::secrets::configure(&config.secret_key);
+    let db = Database::connect(config.database_url.as_str())
+        .await
+        .map_err(|e| format!("cannot connect to DATABASE_URL: {e}"))?;
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot watch SIGTERM");
+                return;
+            }
+        };
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
+        let _ = stop.send(true);
+    });
+    let registry = service::queue::diagnostics::registry();
+    service::queue::run_worker(db, config.database_url.clone(), registry, opts, stopped).await.map_err(svc)
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/etc/hostname")
+        .map(|h| h.trim().to_string())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "worker".into())
 }
 
 async fn owner_db(config: &Config) -> Result<DatabaseConnection, String> {
@@ -154,7 +220,10 @@ async fn seed_demo(config: &Config) -> Result<(), String> {
         Err(_) => Uuid::now_v7(),
     };
     let as_user = |tenant| {
-        Scope::new(app.clone(), Principal { user_id: Some(user_id), tenant_id: tenant, email: Some(DEMO_EMAIL.into()) })
+        Scope::new(
+            app.clone(),
+            Principal { user_id: Some(user_id), tenant_id: tenant, email: Some(DEMO_EMAIL.into()), system: false },
+        )
     };
     let tenant_id = match resolve_tenant(&owner, DEMO_SLUG).await {
         Ok(id) => id,

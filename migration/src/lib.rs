@@ -56,6 +56,7 @@ impl MigratorTrait for Migrator {
             sql_migration!("m20261123_000011_decisions", "decisions"),
             sql_migration!("m20261123_000012_ops", "ops"),
             sql_migration!("m20261123_000013_settings", "settings"),
+            sql_migration!("m20261123_000014_queue", "queue"),
         ]
     }
 }

@@ -12,6 +12,7 @@ pub mod knowledge;
 pub mod ops;
 pub mod pagination;
 pub mod query;
+pub mod queue;
 pub mod review;
 pub mod scope;
 pub mod secrets;

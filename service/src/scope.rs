@@ -18,6 +18,15 @@ pub struct Principal {
     pub tenant_id: Option<Uuid>,
     /// The token's `email` claim: lets a first-time user be provisioned (as Supabase does).
     pub email: Option<String>,
+    /// Atlas itself (a worker running a job): no user, full rights, still inside one tenant.
+    pub system: bool,
+}
+
+impl Principal {
+    /// Atlas acting inside `tenant`, as a job handler does.
+    pub fn system(tenant: Uuid) -> Self {
+        Self { user_id: None, tenant_id: Some(tenant), email: None, system: true }
+    }
 }
 
 enum TxState {
@@ -51,7 +60,9 @@ impl Scope {
 
     pub fn tenant_id(&self) -> Result<Uuid> {
         // Anonymous callers hear "sign in" first, not "choose a tenant".
-        self.user_id()?;
+        if !self.principal.system {
+            self.user_id()?;
+        }
         self.principal.tenant_id.ok_or_else(|| ServiceError::BadInput {
             field: None,
             message: "choose a tenant: send the X-Tenant-Id header or a token with a tenant_id claim".into(),
@@ -61,7 +72,7 @@ impl Scope {
     /// The request's transaction, begun on first use. Fails with UNAUTHENTICATED for anonymous
     /// requests and FORBIDDEN when the user is not an active member of the chosen tenant.
     pub async fn tx(&self) -> Result<Tx<'_>> {
-        let user = self.user_id()?;
+        let user = if self.principal.system { None } else { Some(self.user_id()?) };
         let mut state = self.state.lock().await;
         if let TxState::NotStarted = *state {
             let tx = self.db.begin().await?;
@@ -75,7 +86,7 @@ impl Scope {
             let role = row.map(|r| r.try_get::<Option<MemberRole>>("", "role")).transpose()?.flatten();
             *state = TxState::Open { tx, role };
         }
-        if let TxState::Open { role, .. } = &*state {
+        if let (TxState::Open { role, .. }, false) = (&*state, self.principal.system) {
             if let Some(tenant) = self.principal.tenant_id {
                 match role {
                     None => return Err(ServiceError::Forbidden(format!("you are not a member of tenant {tenant}"))),
@@ -98,6 +109,9 @@ impl Scope {
     /// The caller's role in the tenant in scope.
     pub async fn role(&self) -> Result<MemberRole> {
         self.tenant_id()?;
+        if self.principal.system {
+            return Ok(MemberRole::Owner);
+        }
         drop(self.tx().await?);
         match &*self.state.lock().await {
             TxState::Open { role: Some(role), .. } => Ok(*role),

@@ -91,6 +91,7 @@ pub struct Mutation(
     work::ExecutionMutation,
     work::TaskOutputMutation,
     work::JobMutation,
+    work::JobVerbs,
     work::JobResultMutation,
     work::WorkflowMutation,
     review::DataRecordMutation,

@@ -335,6 +335,22 @@ crud_fields! {
     mutation WorkflowMutation { create_workflow, update_workflow, delete_workflow }
 }
 
+#[derive(Default)]
+pub struct JobVerbs;
+
+#[async_graphql::Object]
+impl JobVerbs {
+    /// Cancel a queued or running job; a running handler stops at its next heartbeat.
+    async fn cancel_job(&self, ctx: &Context<'_>, id: Uuid) -> Result<Job> {
+        Ok(service::queue::cancel(ctx.scope()?, id).await?.into())
+    }
+
+    /// Run a failed or cancelled job again, from its first attempt.
+    async fn retry_job(&self, ctx: &Context<'_>, id: Uuid) -> Result<Job> {
+        Ok(service::queue::retry(ctx.scope()?, id).await?.into())
+    }
+}
+
 /// A change to a task, sent after the change commits.
 #[derive(SimpleObject)]
 pub struct TaskEvent {

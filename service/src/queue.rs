@@ -1,0 +1,506 @@
+//! The job queue's engine (seeds 000/001: "Workers poll this table for work"). Workers claim due
+//! jobs in batches across tenants (`atlas_claim_jobs`, FOR UPDATE SKIP LOCKED), hold a lease they
+//! renew while the handler runs, and finish each job inside its own tenant. A job whose worker
+//! died is claimed again when its lease ends; finishing requires still holding the lease, so a job
+//! is never finished twice. Failures retry with exponential backoff and jitter until
+//! `max_retries`, then the job fails with its last error; every attempt is kept in `job_results`.
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use entity::jobs;
+use entity::sea_orm_active_enums::JobStatus;
+use rand::Rng;
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, FromQueryResult, Statement, Value};
+use uuid::Uuid;
+
+use crate::error::{Result, ServiceError};
+use crate::scope::{Principal, Scope};
+
+/// What a handler gets: the job, and a scope inside the job's tenant (as Atlas, not a user).
+pub struct JobContext {
+    pub job: jobs::Model,
+    pub scope: Scope,
+}
+
+/// A handler's failure: retried while attempts remain, unless `permanent`.
+#[derive(Debug)]
+pub struct JobError {
+    pub message: String,
+    pub permanent: bool,
+}
+
+impl JobError {
+    pub fn retry(message: impl Into<String>) -> Self {
+        Self { message: message.into(), permanent: false }
+    }
+    pub fn permanent(message: impl Into<String>) -> Self {
+        Self { message: message.into(), permanent: true }
+    }
+}
+
+impl From<ServiceError> for JobError {
+    fn from(e: ServiceError) -> Self {
+        Self::retry(format!("{}: {e:?}", e.code()))
+    }
+}
+
+/// One kind of job. The worker knows nothing of a handler's domain: it claims, calls, records.
+pub trait JobHandler: Send + Sync + 'static {
+    fn job_type(&self) -> &'static str;
+    /// The longest one attempt may take before it counts as failed.
+    fn timeout(&self) -> Duration {
+        Duration::from_secs(300)
+    }
+    fn run(
+        &self,
+        ctx: &JobContext,
+    ) -> impl std::future::Future<Output = std::result::Result<serde_json::Value, JobError>> + Send;
+}
+
+/// Object-safe form of `JobHandler`, for the registry.
+pub trait DynHandler: Send + Sync {
+    fn job_type(&self) -> &'static str;
+    fn timeout(&self) -> Duration;
+    fn run<'a>(
+        &'a self,
+        ctx: &'a JobContext,
+    ) -> futures_util::future::BoxFuture<'a, std::result::Result<serde_json::Value, JobError>>;
+}
+
+impl<H: JobHandler> DynHandler for H {
+    fn job_type(&self) -> &'static str {
+        JobHandler::job_type(self)
+    }
+    fn timeout(&self) -> Duration {
+        JobHandler::timeout(self)
+    }
+    fn run<'a>(
+        &'a self,
+        ctx: &'a JobContext,
+    ) -> futures_util::future::BoxFuture<'a, std::result::Result<serde_json::Value, JobError>> {
+        Box::pin(JobHandler::run(self, ctx))
+    }
+}
+
+#[derive(Default, Clone)]
+pub struct Registry {
+    handlers: HashMap<&'static str, Arc<dyn DynHandler>>,
+}
+
+impl Registry {
+    pub fn register(mut self, handler: impl JobHandler) -> Self {
+        self.handlers.insert(JobHandler::job_type(&handler), Arc::new(handler));
+        self
+    }
+    pub fn get(&self, job_type: &str) -> Option<Arc<dyn DynHandler>> {
+        self.handlers.get(job_type).cloned()
+    }
+    pub fn types(&self) -> Vec<String> {
+        let mut t: Vec<String> = self.handlers.keys().map(|k| k.to_string()).collect();
+        t.sort();
+        t
+    }
+}
+
+/// How retries are spaced: `base * 2^(attempt-1)`, times a random factor in [0.5, 1.5), capped.
+#[derive(Clone, Copy, Debug)]
+pub struct Backoff {
+    pub base: Duration,
+    pub max: Duration,
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Self { base: Duration::from_secs(2), max: Duration::from_secs(3600) }
+    }
+}
+
+impl Backoff {
+    pub fn delay(&self, attempt: i32) -> Duration {
+        let exp = self.base.saturating_mul(1u32 << (attempt.clamp(1, 20) - 1) as u32);
+        let jitter = rand::rng().random_range(0.5..1.5);
+        exp.mul_f64(jitter).min(self.max)
+    }
+}
+
+/// Claim up to `limit` due jobs for `worker`, leased for `lease`.
+pub async fn claim(
+    db: &DatabaseConnection,
+    worker: &str,
+    limit: usize,
+    lease: Duration,
+    types: Option<&[String]>,
+) -> Result<Vec<jobs::Model>> {
+    let types: Value = match types {
+        Some(t) => Value::Array(
+            sea_orm::sea_query::ArrayType::String,
+            Some(Box::new(t.iter().map(|s| s.clone().into()).collect())),
+        ),
+        None => Value::Array(sea_orm::sea_query::ArrayType::String, None),
+    };
+    let rows = db
+        .query_all_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT * FROM atlas_claim_jobs($1, $2, $3, $4)",
+            [worker.into(), (limit as i32).into(), (lease.as_millis() as i32).into(), types],
+        ))
+        .await?;
+    Ok(rows.iter().map(|r| jobs::Model::from_query_result(r, "")).collect::<std::result::Result<_, _>>()?)
+}
+
+/// A scope inside the job's tenant, acting as Atlas.
+pub fn system_scope(db: &DatabaseConnection, tenant: Uuid) -> Scope {
+    Scope::new(db.clone(), Principal::system(tenant))
+}
+
+/// Renew the lease; false when the job is no longer ours (reclaimed or cancelled).
+pub async fn heartbeat(db: &DatabaseConnection, job: &jobs::Model, worker: &str, lease: Duration) -> Result<bool> {
+    let scope = system_scope(db, job.tenant_id);
+    let tx = scope.tx().await?;
+    let res = tx
+        .execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "UPDATE jobs SET locked_until = now() + make_interval(secs => $4 / 1000.0) \
+             WHERE tenant_id = $1 AND id = $2 AND locked_by = $3 AND status = 'running'",
+            [job.tenant_id.into(), job.id.into(), worker.into(), (lease.as_millis() as f64).into()],
+        ))
+        .await?;
+    drop(tx);
+    scope.finish(true).await?;
+    Ok(res.rows_affected() == 1)
+}
+
+/// How an attempt ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Succeeded,
+    /// Will run again at this time.
+    Retrying(chrono::DateTime<chrono::Utc>),
+    Failed,
+    /// The lease was lost (the job was reclaimed or cancelled): nothing was recorded.
+    Lost,
+}
+
+/// Record the end of an attempt: success, or failure with retry or final failure. Only the
+/// worker still holding the lease can do so.
+pub async fn finish(
+    db: &DatabaseConnection,
+    job: &jobs::Model,
+    worker: &str,
+    result: std::result::Result<serde_json::Value, JobError>,
+    started: Instant,
+    backoff: Backoff,
+) -> Result<Outcome> {
+    let scope = system_scope(db, job.tenant_id);
+    let attempt = job.retry_count + 1;
+    let duration_ms = started.elapsed().as_millis() as i64;
+    let (status, output, error, next_retry, outcome) = match result {
+        Ok(output) => (JobStatus::Succeeded, Some(output), None, None, Outcome::Succeeded),
+        Err(e) => {
+            let error = serde_json::json!({ "message": e.message, "attempt": attempt });
+            if !e.permanent && attempt <= job.max_retries {
+                let at = chrono::Utc::now() + chrono::Duration::from_std(backoff.delay(attempt)).unwrap_or_default();
+                (JobStatus::Queued, None, Some(error), Some(at), Outcome::Retrying(at))
+            } else {
+                (JobStatus::Failed, None, Some(error), None, Outcome::Failed)
+            }
+        }
+    };
+    let tx = scope.tx().await?;
+    let done = matches!(status, JobStatus::Succeeded | JobStatus::Failed);
+    let updated = tx
+        .execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "UPDATE jobs SET status = $4::job_status, output = coalesce($5, output), error = $6, \
+               retry_count = CASE WHEN $4::job_status = 'queued' THEN retry_count + 1 ELSE retry_count END, \
+               next_retry_at = $7, completed_at = CASE WHEN $8 THEN now() END, \
+               progress = CASE WHEN $4::job_status = 'succeeded' THEN 1 ELSE progress END, \
+               locked_by = NULL, locked_until = NULL \
+             WHERE tenant_id = $1 AND id = $2 AND locked_by = $3 AND status = 'running'",
+            [
+                job.tenant_id.into(),
+                job.id.into(),
+                worker.into(),
+                Value::String(Some(status_name(status).into())),
+                output.clone().into(),
+                error.clone().into(),
+                next_retry.into(),
+                done.into(),
+            ],
+        ))
+        .await?;
+    if updated.rows_affected() != 1 {
+        drop(tx);
+        scope.finish(false).await?;
+        return Ok(Outcome::Lost);
+    }
+    let result_status = if matches!(outcome, Outcome::Succeeded) { JobStatus::Succeeded } else { JobStatus::Failed };
+    tx.execute_raw(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "INSERT INTO job_results (tenant_id, id, job_id, attempt, status, output, error, worker, started_at, finished_at, duration_ms) \
+         VALUES ($1, $2, $3, $4, $5::job_status, $6, $7, $8, now() - make_interval(secs => $9 / 1000.0), now(), $9)",
+        [
+            job.tenant_id.into(),
+            Uuid::now_v7().into(),
+            job.id.into(),
+            attempt.into(),
+            Value::String(Some(status_name(result_status).into())),
+            output.into(),
+            error.into(),
+            worker.into(),
+            duration_ms.into(),
+        ],
+    ))
+    .await?;
+    drop(tx);
+    scope.finish(true).await?;
+    Ok(outcome)
+}
+
+/// Give a job back without counting an attempt (a worker stopping gracefully).
+pub async fn release(db: &DatabaseConnection, job: &jobs::Model, worker: &str) -> Result<bool> {
+    let scope = system_scope(db, job.tenant_id);
+    let tx = scope.tx().await?;
+    let res = tx
+        .execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "UPDATE jobs SET status = 'queued', locked_by = NULL, locked_until = NULL \
+             WHERE tenant_id = $1 AND id = $2 AND locked_by = $3 AND status = 'running'",
+            [job.tenant_id.into(), job.id.into(), worker.into()],
+        ))
+        .await?;
+    drop(tx);
+    scope.finish(true).await?;
+    Ok(res.rows_affected() == 1)
+}
+
+fn status_name(s: JobStatus) -> &'static str {
+    match s {
+        JobStatus::Queued => "queued",
+        JobStatus::Running => "running",
+        JobStatus::Succeeded => "succeeded",
+        JobStatus::Failed => "failed",
+        JobStatus::Cancelled => "cancelled",
+    }
+}
+
+/// Cancel a queued or running job (members and above). A running handler notices on its next
+/// heartbeat; its result is then discarded.
+pub async fn cancel(scope: &Scope, id: Uuid) -> Result<jobs::Model> {
+    scope.require(entity::sea_orm_active_enums::MemberRole::Member, "cancel jobs").await?;
+    change_state(
+        scope,
+        id,
+        "UPDATE jobs SET status = 'cancelled', completed_at = now(), locked_by = NULL, locked_until = NULL \
+        WHERE tenant_id = $1 AND id = $2 AND status IN ('queued', 'running') RETURNING *",
+        "only a queued or running job can be cancelled",
+        "job.cancel",
+    )
+    .await
+}
+
+/// Run a failed or cancelled job again from scratch (members and above).
+pub async fn retry(scope: &Scope, id: Uuid) -> Result<jobs::Model> {
+    scope.require(entity::sea_orm_active_enums::MemberRole::Member, "retry jobs").await?;
+    change_state(
+        scope,
+        id,
+        "UPDATE jobs SET status = 'queued', retry_count = 0, next_retry_at = NULL, error = NULL, \
+        completed_at = NULL, scheduled_at = now(), progress = 0 \
+        WHERE tenant_id = $1 AND id = $2 AND status IN ('failed', 'cancelled') RETURNING *",
+        "only a failed or cancelled job can be retried",
+        "job.retry",
+    )
+    .await
+}
+
+async fn change_state(scope: &Scope, id: Uuid, sql: &str, refused: &str, action: &str) -> Result<jobs::Model> {
+    let existing = crate::query::get::<jobs::Entity>(scope, "job", id).await?;
+    let tx = scope.tx().await?;
+    let row = tx
+        .query_one_raw(Statement::from_sql_and_values(DbBackend::Postgres, sql, [existing.tenant_id.into(), id.into()]))
+        .await?;
+    drop(tx);
+    let Some(row) = row else {
+        return Err(ServiceError::Conflict { field: Some("id".into()), message: refused.into() });
+    };
+    let job = jobs::Model::from_query_result(&row, "")?;
+    crate::governance::record(scope, action, "jobs", id, serde_json::json!({})).await?;
+    Ok(job)
+}
+
+/// Diagnostic handlers: `NOOP` (benchmarks), `SLEEP` (`{"ms": n}`), `FAIL` (always fails).
+pub mod diagnostics {
+    use super::*;
+
+    pub struct Noop;
+    impl JobHandler for Noop {
+        fn job_type(&self) -> &'static str {
+            "NOOP"
+        }
+        async fn run(&self, _ctx: &JobContext) -> std::result::Result<serde_json::Value, JobError> {
+            Ok(serde_json::json!({}))
+        }
+    }
+
+    pub struct Sleep;
+    impl JobHandler for Sleep {
+        fn job_type(&self) -> &'static str {
+            "SLEEP"
+        }
+        async fn run(&self, ctx: &JobContext) -> std::result::Result<serde_json::Value, JobError> {
+            let ms = ctx.job.input.get("ms").and_then(|v| v.as_u64()).unwrap_or(100).min(600_000);
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+            Ok(serde_json::json!({ "slept_ms": ms }))
+        }
+    }
+
+    pub struct Fail;
+    impl JobHandler for Fail {
+        fn job_type(&self) -> &'static str {
+            "FAIL"
+        }
+        async fn run(&self, ctx: &JobContext) -> std::result::Result<serde_json::Value, JobError> {
+            Err(JobError::retry(format!("FAIL job {} failed on purpose", ctx.job.id)))
+        }
+    }
+
+    pub fn registry() -> Registry {
+        Registry::default().register(Noop).register(Sleep).register(Fail)
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct WorkerOptions {
+    /// Identifies this worker in `locked_by` and `job_results.worker`.
+    pub id: String,
+    pub concurrency: usize,
+    pub lease: Duration,
+    /// Fallback poll interval (NOTIFY wakes the worker sooner).
+    pub poll: Duration,
+    pub backoff: Backoff,
+    /// How long a stopping worker lets running jobs finish before releasing them.
+    pub grace: Duration,
+    /// Job types to claim; all registered types when None.
+    pub types: Option<Vec<String>>,
+}
+
+/// Run a worker until `shutdown` turns true; then let running jobs finish (up to `grace`) and
+/// release the rest, so a stop loses nothing.
+pub async fn run_worker(
+    db: DatabaseConnection,
+    listen_url: String,
+    registry: Registry,
+    opts: WorkerOptions,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) -> Result<()> {
+    use std::sync::Mutex;
+    use tokio::task::JoinSet;
+
+    let types = opts.types.clone().unwrap_or_else(|| registry.types());
+    let mut listener = sea_orm::sqlx::postgres::PgListener::connect(&listen_url).await?;
+    listener.listen("atlas_jobs").await?;
+    let held: Arc<Mutex<HashMap<Uuid, jobs::Model>>> = Arc::default();
+    let mut running: JoinSet<()> = JoinSet::new();
+    tracing::info!(worker = %opts.id, concurrency = opts.concurrency, ?types, "worker started");
+    while !*shutdown.borrow() {
+        let free = opts.concurrency.saturating_sub(running.len());
+        let mut claimed = 0;
+        if free > 0 {
+            match claim(&db, &opts.id, free, opts.lease, Some(&types)).await {
+                Ok(jobs) => {
+                    claimed = jobs.len();
+                    for job in jobs {
+                        held.lock().unwrap_or_else(|p| p.into_inner()).insert(job.id, job.clone());
+                        let (db, registry, opts, held) = (db.clone(), registry.clone(), opts.clone(), held.clone());
+                        running.spawn(async move {
+                            let id = job.id;
+                            run_one(&db, &registry, &opts, job).await;
+                            held.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
+                        });
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = ?e, "claiming jobs failed; retrying");
+                    tokio::time::sleep(opts.poll).await;
+                }
+            }
+        }
+        if claimed > 0 && claimed == free {
+            continue; // more may be due right now
+        }
+        tokio::select! {
+            note = listener.recv() => {
+                if let Err(e) = note {
+                    tracing::warn!(error = %e, "job notifications lost; polling until they return");
+                    tokio::time::sleep(opts.poll).await;
+                }
+            }
+            _ = tokio::time::sleep(opts.poll) => {}
+            _ = shutdown.changed() => {}
+            Some(_) = running.join_next(), if !running.is_empty() => {}
+        }
+    }
+    tracing::info!(worker = %opts.id, running = running.len(), "worker stopping");
+    let drained = tokio::time::timeout(opts.grace, async { while running.join_next().await.is_some() {} }).await;
+    if drained.is_err() {
+        running.abort_all();
+        let left: Vec<jobs::Model> = held.lock().unwrap_or_else(|p| p.into_inner()).values().cloned().collect();
+        for job in left {
+            if let Err(e) = release(&db, &job, &opts.id).await {
+                tracing::warn!(job = %job.id, error = ?e, "could not release a job; its lease will expire");
+            }
+        }
+    }
+    Ok(())
+}
+
+/// One attempt: the handler under a timeout, its lease renewed meanwhile; then the result.
+async fn run_one(db: &DatabaseConnection, registry: &Registry, opts: &WorkerOptions, job: jobs::Model) {
+    let started = Instant::now();
+    let result = match registry.get(&job.job_type) {
+        None => Err(JobError::permanent(format!("no handler for job type {}", job.job_type))),
+        Some(handler) => {
+            let ctx = JobContext { job: job.clone(), scope: system_scope(db, job.tenant_id) };
+            let work = tokio::time::timeout(handler.timeout(), handler.run(&ctx));
+            let renew = async {
+                loop {
+                    tokio::time::sleep(opts.lease / 3).await;
+                    match heartbeat(db, &job, &opts.id, opts.lease).await {
+                        Ok(true) => {}
+                        Ok(false) => return,
+                        Err(e) => tracing::warn!(job = %job.id, error = ?e, "heartbeat failed"),
+                    }
+                }
+            };
+            let outcome = tokio::select! {
+                r = work => Some(r),
+                _ = renew => None,
+            };
+            match outcome {
+                // The lease is gone (cancelled, or reclaimed after a stall): drop the attempt.
+                None => {
+                    let _ = ctx.scope.finish(false).await;
+                    tracing::info!(job = %job.id, "lease lost; attempt abandoned");
+                    return;
+                }
+                Some(Err(_)) => {
+                    let _ = ctx.scope.finish(false).await;
+                    Err(JobError::retry(format!("timed out after {:?}", handler.timeout())))
+                }
+                Some(Ok(r)) => {
+                    // The handler's own writes commit with its success and roll back with its failure.
+                    match ctx.scope.finish(r.is_ok()).await {
+                        Ok(()) => r,
+                        Err(e) => Err(JobError::retry(format!("could not commit the job's work: {e:?}"))),
+                    }
+                }
+            }
+        }
+    };
+    match finish(db, &job, &opts.id, result, started, opts.backoff).await {
+        Ok(outcome) => tracing::debug!(job = %job.id, ?outcome, "job attempt ended"),
+        Err(e) => tracing::warn!(job = %job.id, error = ?e, "could not record a job's result; its lease will expire"),
+    }
+}
