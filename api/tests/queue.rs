@@ -3,75 +3,13 @@
 //! Each test uses its own job type, so workers of parallel tests never take each other's jobs.
 mod common;
 
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{data, exec, TestApp, TestUser};
+use common::jobs::{enqueue, Worker};
+use common::{data, exec, TestApp};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
 use serde_json::json;
 use uuid::Uuid;
-
-struct Worker(Child);
-
-impl Worker {
-    fn start(app: &TestApp, args: &[&str]) -> Self {
-        let child = Command::new(env!("CARGO_BIN_EXE_atlas"))
-            .arg("worker")
-            .args(args)
-            .env("DATABASE_URL", &app.config.database_url)
-            .env("DIRECT_URL", &app.config.direct_url)
-            .env("ATLAS_LOG", "warn")
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("start a worker");
-        Worker(child)
-    }
-
-    fn kill9(&mut self) {
-        let _ = Command::new("kill").args(["-9", &self.0.id().to_string()]).status();
-        let _ = self.0.wait();
-    }
-
-    fn terminate(&mut self) -> bool {
-        let _ = Command::new("kill").args(["-TERM", &self.0.id().to_string()]).status();
-        self.0.wait().map(|s| s.success()).unwrap_or(false)
-    }
-}
-
-impl Drop for Worker {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Enqueue `n` jobs through GraphQL, 100 per request; `more` adds input fields (`input: …`, …).
-async fn enqueue(
-    app: &TestApp,
-    user: &TestUser,
-    tenant: Uuid,
-    n: usize,
-    job_type: &str,
-    priority: i32,
-    more: &str,
-) -> Vec<Uuid> {
-    let mut ids = vec![];
-    let mut left = n;
-    while left > 0 {
-        let batch = left.min(100);
-        let fields: Vec<String> = (0..batch)
-            .map(|i| {
-                format!("j{i}: enqueueJob(input: {{ jobType: \"{job_type}\", priority: {priority}, {more} }}) {{ id }}")
-            })
-            .collect();
-        let res = app.gql(user, Some(tenant), &format!("mutation {{ {} }}", fields.join(" ")), json!({})).await;
-        for i in 0..batch {
-            ids.push(common::id(data(&res, &format!("j{i}.id"))));
-        }
-        left -= batch;
-    }
-    ids
-}
 
 async fn count(db: &DatabaseConnection, sql: &str, tenant: Uuid) -> i64 {
     let row = db

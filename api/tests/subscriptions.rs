@@ -4,60 +4,10 @@ mod common;
 
 use std::time::Duration;
 
+use common::ws::{connect, next, send, Protocol, Ws};
 use common::{data, id, TestApp, TestUser};
-use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
-use tokio_tungstenite::tungstenite::{client::IntoClientRequest, Message};
 use uuid::Uuid;
-
-type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-#[derive(Clone, Copy, PartialEq)]
-enum Protocol {
-    TransportWs,
-    LegacyGraphqlWs,
-}
-
-impl Protocol {
-    fn name(self) -> &'static str {
-        match self {
-            Self::TransportWs => "graphql-transport-ws",
-            Self::LegacyGraphqlWs => "graphql-ws",
-        }
-    }
-}
-
-async fn connect(app: &TestApp, protocol: Protocol) -> Ws {
-    let mut req = app.ws_url().into_client_request().unwrap();
-    req.headers_mut().insert("sec-websocket-protocol", protocol.name().parse().unwrap());
-    let (ws, resp) = tokio_tungstenite::connect_async(req).await.expect("websocket");
-    assert_eq!(resp.headers()["sec-websocket-protocol"], protocol.name());
-    ws
-}
-
-async fn send(ws: &mut Ws, v: Value) {
-    ws.send(Message::Text(v.to_string().into())).await.unwrap();
-}
-
-/// The next JSON message, skipping keep-alives; None when the socket closes or nothing comes in time.
-async fn next(ws: &mut Ws, wait: Duration) -> Option<Value> {
-    loop {
-        match tokio::time::timeout(wait, ws.next()).await {
-            Ok(Some(Ok(Message::Text(t)))) => {
-                let v: Value = serde_json::from_str(&t).unwrap();
-                if v["type"] == "ka" || v["type"] == "ping" || v["type"] == "pong" {
-                    continue;
-                }
-                return Some(v);
-            }
-            Ok(Some(Ok(Message::Close(frame)))) => {
-                return Some(json!({ "type": "close", "code": frame.map(|f| u16::from(f.code)) }))
-            }
-            Ok(Some(Ok(_))) => continue,
-            _ => return None,
-        }
-    }
-}
 
 /// Open a subscription to a project's task changes as `user` in `tenant`.
 async fn subscribe(app: &TestApp, protocol: Protocol, user: &TestUser, tenant: Uuid, project: Uuid) -> Ws {
@@ -213,4 +163,44 @@ async fn bad_tokens_and_strangers_are_refused() {
     let errors = if msg["type"] == "error" { &msg["payload"] } else { &msg["payload"]["errors"] };
     assert_eq!(errors[0]["extensions"]["code"], "FORBIDDEN", "{msg}");
     assert_eq!(msg["payload"]["data"], Value::Null, "{msg}");
+}
+
+#[tokio::test]
+async fn a_subscriber_sees_a_worker_in_another_process_move_a_job() {
+    use common::jobs::{enqueue, Worker};
+    let app = TestApp::start().await;
+    let owner = app.user().await;
+    let t = app.tenant(&owner).await;
+    let ids = enqueue(&app, &owner, t, 1, "SLEEP", 0, "input: { ms: 200 }").await;
+    for protocol in [Protocol::TransportWs, Protocol::LegacyGraphqlWs] {
+        let mut ws = connect(&app, protocol).await;
+        send(&mut ws, json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {}", owner.token), "X-Tenant-Id": t } })).await;
+        assert_eq!(next(&mut ws, Duration::from_secs(10)).await.unwrap()["type"], "connection_ack");
+        let start = if protocol == Protocol::TransportWs { "subscribe" } else { "start" };
+        send(&mut ws, json!({ "id": "1", "type": start, "payload": { "query": "subscription($id: UUID!) { jobUpdated(id: $id) { op job { status progress } } }", "variables": { "id": ids[0] } } })).await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        if protocol == Protocol::TransportWs {
+            // The first client sees the job run, in a worker process of its own.
+            let _worker = Worker::start(&app, &["--types", "SLEEP", "--poll-ms", "50"]);
+            let mut seen = vec![];
+            while seen.last().map(String::as_str) != Some("SUCCEEDED") {
+                let msg = next(&mut ws, Duration::from_secs(20)).await.expect("a job event");
+                seen.push(msg["payload"]["data"]["jobUpdated"]["job"]["status"].as_str().unwrap_or("?").to_string());
+            }
+            assert_eq!(seen, vec!["RUNNING", "SUCCEEDED"]);
+        } else {
+            // The second: a finished job cannot be cancelled, and another tenant's jobs stay unseen.
+            let res = app
+                .gql(&owner, Some(t), "mutation($id: UUID!) { cancelJob(id: $id) { status } }", json!({ "id": ids[0] }))
+                .await;
+            assert_eq!(common::code(&res), "CONFLICT", "a finished job cannot be cancelled");
+            let other = app.user().await;
+            let o = app.tenant(&other).await;
+            enqueue(&app, &other, o, 1, "SLEEP", 0, "input: { ms: 1 }").await;
+            assert!(
+                next(&mut ws, Duration::from_millis(800)).await.is_none(),
+                "another tenant's job reached this subscriber"
+            );
+        }
+    }
 }

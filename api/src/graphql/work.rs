@@ -361,6 +361,57 @@ pub struct TaskEvent {
     pub task: Option<Task>,
 }
 
+/// A change to a job (status or progress), sent after the change commits.
+#[derive(SimpleObject)]
+pub struct JobEvent {
+    pub op: ChangeOp,
+    pub id: Uuid,
+    /// The job as it is now; null once deleted.
+    pub job: Option<Job>,
+}
+
+/// Change events of one entity table, for the caller's tenant only, each turned into a payload
+/// by `load` (in a transaction of its own, ended before the next event).
+fn changes<T, F, Fut>(
+    ctx: &Context<'_>,
+    entity: &'static str,
+    keep: impl Fn(&service::events::Event) -> bool + Send + Sync + 'static,
+    load: F,
+) -> Result<impl Stream<Item = T>>
+where
+    T: Send + 'static,
+    F: Fn(std::sync::Arc<service::Scope>, std::sync::Arc<service::events::Event>) -> Fut
+        + Send
+        + Sync
+        + Clone
+        + 'static,
+    Fut: std::future::Future<Output = Option<T>> + Send,
+{
+    let scope = ctx.scope()?.clone();
+    let tenant = scope.tenant_id()?;
+    let rx = ctx.data::<EventHub>()?.subscribe();
+    Ok(BroadcastStream::new(rx).filter_map(move |event| {
+        let (scope, load) = (scope.clone(), load.clone());
+        // A lagging receiver skips what it missed rather than failing the subscription.
+        let event = event.ok().filter(|e| e.tenant_id == tenant && e.entity == entity && keep(e));
+        async move {
+            let event = event?;
+            let out = load(scope.clone(), event).await;
+            let _ = scope.finish(false).await;
+            out
+        }
+    }))
+}
+
+/// Refuse a subscription at subscribe time when the caller may not read the tenant.
+async fn authorise(ctx: &Context<'_>) -> Result<()> {
+    let scope = ctx.scope()?;
+    scope.tenant_id()?;
+    drop(scope.tx().await?);
+    scope.finish(false).await?;
+    Ok(())
+}
+
 #[derive(Default)]
 pub struct WorkSubscription;
 
@@ -373,32 +424,57 @@ impl WorkSubscription {
         project_id: Option<Uuid>,
         id: Option<Uuid>,
     ) -> Result<impl Stream<Item = TaskEvent>> {
-        let scope = ctx.scope()?.clone();
-        let tenant = scope.tenant_id()?;
-        // Authorise now, so a non-member is refused at subscribe time rather than never hearing.
-        drop(scope.tx().await?);
-        scope.finish(false).await?;
-        let rx = ctx.data::<EventHub>()?.subscribe();
-        Ok(BroadcastStream::new(rx).filter_map(move |event| {
-            let scope = scope.clone();
-            async move {
-                // A lagging receiver skips what it missed rather than failing the subscription.
-                let event = event.ok()?;
-                // Tenant first: nothing of another tenant is looked at further.
-                if event.tenant_id != tenant || event.entity != "tasks" {
-                    return None;
+        authorise(ctx).await?;
+        let keep = move |e: &service::events::Event| {
+            id.is_none_or(|want| want == e.id) && project_id.is_none_or(|p| Some(p) == e.parent_id)
+        };
+        changes(ctx, "tasks", keep, |scope, event| async move {
+            let task = match event.op {
+                ChangeOp::Deleted => None,
+                _ => tasks::get(&scope, event.id).await.ok(),
+            };
+            Some(TaskEvent { op: event.op, id: event.id, project_id: event.parent_id, task: task.map(Task::from) })
+        })
+    }
+
+    /// One job's status and progress as workers move it along (from any process or host).
+    async fn job_updated(&self, ctx: &Context<'_>, id: Uuid) -> Result<impl Stream<Item = JobEvent>> {
+        authorise(ctx).await?;
+        changes(
+            ctx,
+            "jobs",
+            move |e| e.id == id,
+            |scope, event| async move {
+                let job = jobs::get(&scope, event.id).await.ok();
+                Some(JobEvent { op: event.op, id: event.id, job: job.map(Job::from) })
+            },
+        )
+    }
+
+    /// Every job change in your tenant, optionally only of some types or statuses.
+    async fn job_events(
+        &self,
+        ctx: &Context<'_>,
+        job_types: Option<Vec<String>>,
+        statuses: Option<Vec<JobStatus>>,
+    ) -> Result<impl Stream<Item = JobEvent>> {
+        authorise(ctx).await?;
+        changes(
+            ctx,
+            "jobs",
+            |_| true,
+            move |scope, event| {
+                let (job_types, statuses) = (job_types.clone(), statuses.clone());
+                async move {
+                    let job = jobs::get(&scope, event.id).await.ok()?;
+                    if job_types.as_ref().is_some_and(|t| !t.contains(&job.job_type))
+                        || statuses.as_ref().is_some_and(|s| !s.contains(&job.status))
+                    {
+                        return None;
+                    }
+                    Some(JobEvent { op: event.op, id: event.id, job: Some(Job::from(job)) })
                 }
-                if id.is_some_and(|want| want != event.id) || project_id.is_some_and(|p| Some(p) != event.parent_id) {
-                    return None;
-                }
-                let task = match event.op {
-                    ChangeOp::Deleted => None,
-                    _ => tasks::get(&scope, event.id).await.ok(),
-                };
-                // Each event reads in a transaction of its own; none is left open between events.
-                let _ = scope.finish(false).await;
-                Some(TaskEvent { op: event.op, id: event.id, project_id: event.parent_id, task: task.map(Task::from) })
-            }
-        }))
+            },
+        )
     }
 }

@@ -3,6 +3,9 @@
 //! test makes its own tenants, so tests share one database and run in parallel.
 #![allow(dead_code)]
 
+pub mod jobs;
+pub mod ws;
+
 use std::time::Duration;
 
 use api::auth::Keys;
