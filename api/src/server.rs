@@ -157,6 +157,11 @@ async fn graphql_post(req: HttpRequest, mut payload: web::Payload, state: web::D
         }
     }
     let content_type = header_str(&req, "content-type").map(str::to_string);
+    let media = content_type.as_deref().unwrap_or("").split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    if !matches!(media.as_str(), "application/json" | "application/graphql-response+json" | "multipart/form-data") {
+        let msg = "send Content-Type: application/json (or multipart/form-data for uploads)";
+        return reject(&req, StatusCode::UNSUPPORTED_MEDIA_TYPE, vec![coded(msg, "BAD_USER_INPUT")]);
+    }
     match async_graphql::http::receive_body(content_type, body.as_ref(), MultipartOptions::default()).await {
         Ok(request) => execute(&req, &state, request).await,
         Err(e) => reject(
@@ -249,7 +254,24 @@ async fn execute(req: &HttpRequest, state: &AppState, request: async_graphql::Re
         StatusCode::OK
     };
     let content_type = if graphql_response { "application/graphql-response+json" } else { "application/json" };
-    match serde_json::to_vec(&response) {
+    let mut body = match serde_json::to_value(&response) {
+        Ok(body) => body,
+        Err(e) => {
+            tracing::error!(%request_id, error = %e, "could not serialise a response");
+            return reject(
+                req,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                vec![coded(format!("internal error (request id {request_id})"), "INTERNAL")],
+            );
+        }
+    };
+    // A request that failed before execution has no `data` at all (GraphQL over HTTP).
+    if status == StatusCode::BAD_REQUEST {
+        if let Some(obj) = body.as_object_mut() {
+            obj.remove("data");
+        }
+    }
+    match serde_json::to_vec(&body) {
         Ok(body) => HttpResponse::build(status).content_type(content_type).body(body),
         Err(e) => {
             tracing::error!(%request_id, error = %e, "could not serialise a response");

@@ -76,6 +76,9 @@ async fn malformed_http_requests_get_json_errors() {
     assert_eq!((status, code(&body)), (400, "BAD_USER_INPUT"));
     let (status, body) = post(b"{\"variables\": {}}".to_vec(), "application/json").await;
     assert_eq!((status, code(&body)), (400, "BAD_USER_INPUT"));
+    // Only JSON (or multipart for uploads) is accepted.
+    let (status, body) = post(b"{\"query\": \"{ health { status } }\"}".to_vec(), "text/plain").await;
+    assert_eq!((status, code(&body)), (415, "BAD_USER_INPUT"));
     // Over the body limit.
     let huge = format!("{{\"query\": \"{{ health {{ status }} }}\", \"x\": \"{}\"}}", "a".repeat(2 << 20));
     let (status, body) = post(huge.into_bytes(), "application/json").await;

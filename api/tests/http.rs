@@ -40,6 +40,7 @@ async fn get_queries_content_types_and_graphiql() {
     assert_eq!(resp.headers()["content-type"], "application/graphql-response+json");
     let body: Value = resp.json().await.unwrap();
     assert_eq!(code(&body), "BAD_USER_INPUT");
+    assert!(body.get("data").is_none(), "a request that never ran has no data entry: {body}");
 
     // A browser gets GraphiQL, whose scripts Atlas serves itself (no CDN).
     let resp = app.client.get(&url).header("accept", "text/html").send().await.unwrap();
