@@ -202,3 +202,68 @@ async fn a_subscriber_sees_a_worker_in_another_process_move_a_job() {
         }
     }
 }
+
+#[tokio::test]
+async fn task_output_replays_from_a_sequence_then_streams_and_chat_messages_arrive() {
+    let app = TestApp::start().await;
+    let alice = app.user().await;
+    let a = app.tenant(&alice).await;
+    let res =
+        app.gql(&alice, Some(a), "mutation { createTask(input: { title: \"Streamed\" }) { id } }", json!({})).await;
+    let task = id(data(&res, "createTask.id"));
+    let append = "mutation($t: UUID!, $c: String!) { appendTaskOutput(input: { taskId: $t, content: $c }) { seq } }";
+    for c in ["a", "b", "c"] {
+        app.gql(&alice, Some(a), append, json!({ "t": task, "c": c })).await;
+    }
+    let mut ws = connect(&app, Protocol::TransportWs).await;
+    send(&mut ws, json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {}", alice.token), "X-Tenant-Id": a } })).await;
+    assert_eq!(next(&mut ws, Duration::from_secs(10)).await.unwrap()["type"], "connection_ack");
+    send(&mut ws, json!({ "id": "1", "type": "subscribe", "payload": {
+        "query": "subscription($t: UUID!) { taskOutput(taskId: $t, fromSeq: 2) { seq content } }", "variables": { "t": task } } }))
+    .await;
+    let mut got = vec![];
+    for _ in 0..2 {
+        let msg = next(&mut ws, Duration::from_secs(10)).await.expect("a replayed chunk");
+        got.push((
+            msg["payload"]["data"]["taskOutput"]["seq"].as_i64().unwrap(),
+            msg["payload"]["data"]["taskOutput"]["content"].as_str().unwrap().to_string(),
+        ));
+    }
+    app.gql(&alice, Some(a), append, json!({ "t": task, "c": "d" })).await;
+    let msg = next(&mut ws, Duration::from_secs(10)).await.expect("a live chunk");
+    got.push((
+        msg["payload"]["data"]["taskOutput"]["seq"].as_i64().unwrap(),
+        msg["payload"]["data"]["taskOutput"]["content"].as_str().unwrap().to_string(),
+    ));
+    assert_eq!(got, vec![(2, "b".into()), (3, "c".into()), (4, "d".into())]);
+
+    // Chat messages as they are posted, over the legacy protocol.
+    let res = app.gql(&alice, Some(a), "mutation { createChat(input: { title: \"Live\" }) { id } }", json!({})).await;
+    let chat = id(data(&res, "createChat.id"));
+    let mut ws = connect(&app, Protocol::LegacyGraphqlWs).await;
+    send(&mut ws, json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {}", alice.token), "X-Tenant-Id": a } })).await;
+    assert_eq!(next(&mut ws, Duration::from_secs(10)).await.unwrap()["type"], "connection_ack");
+    send(&mut ws, json!({ "id": "1", "type": "start", "payload": { "query": "subscription($c: UUID!) { chatMessages(chatId: $c) { seq role parts } }", "variables": { "c": chat } } })).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    app.gql(&alice, Some(a), "mutation($c: UUID!) { postMessage(input: { chatId: $c, role: USER, parts: [{ type: \"text\", content: \"hi\" }] }) { seq } }", json!({ "c": chat })).await;
+    let msg = next(&mut ws, Duration::from_secs(10)).await.expect("a message");
+    assert_eq!(msg["payload"]["data"]["chatMessages"]["seq"], 1, "{msg}");
+    assert_eq!(msg["payload"]["data"]["chatMessages"]["parts"][0]["content"], "hi");
+
+    // Another tenant cannot subscribe to this chat or task: NOT_FOUND at once, not silence.
+    let bob = app.user().await;
+    let b = app.tenant(&bob).await;
+    let mut ws = connect(&app, Protocol::TransportWs).await;
+    send(&mut ws, json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {}", bob.token), "X-Tenant-Id": b } })).await;
+    assert_eq!(next(&mut ws, Duration::from_secs(10)).await.unwrap()["type"], "connection_ack");
+    for (q, v) in [
+        ("subscription($c: UUID!) { chatMessages(chatId: $c) { seq } }", json!({ "c": chat })),
+        ("subscription($c: UUID!) { taskOutput(taskId: $c) { seq } }", json!({ "c": task })),
+    ] {
+        send(&mut ws, json!({ "id": "x", "type": "subscribe", "payload": { "query": q, "variables": v } })).await;
+        let msg = next(&mut ws, Duration::from_secs(10)).await.expect("an error");
+        let errors = if msg["type"] == "error" { &msg["payload"] } else { &msg["payload"]["errors"] };
+        assert_eq!(errors[0]["extensions"]["code"], "NOT_FOUND", "{msg}");
+        let _ = next(&mut ws, Duration::from_millis(300)).await; // the `complete` that follows
+    }
+}

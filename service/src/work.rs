@@ -421,3 +421,14 @@ async fn stamp_execution(scope: &Scope, model: &mut entity::executions::ActiveMo
     model.user_id = sea_orm::ActiveValue::Set(Some(scope.user_id()?));
     Ok(())
 }
+
+/// A task's output chunks from `from_seq` on, in order (for replay before streaming).
+pub async fn task_output_since(scope: &Scope, task_id: Uuid, from_seq: i64) -> Result<Vec<entity::task_output::Model>> {
+    use entity::task_output::{Column as C, Entity as E};
+    use sea_orm::QueryOrder;
+    tasks::get(scope, task_id).await?;
+    let select =
+        query::scoped::<E>(scope)?.filter(C::TaskId.eq(task_id)).filter(C::Seq.gte(from_seq)).order_by_asc(C::Seq);
+    let tx = scope.tx().await?;
+    Ok(select.all(&*tx).await?)
+}

@@ -96,3 +96,27 @@ crud_fields! {
     query ChatStreamQuery { chat_stream, chat_streams }
     mutation ChatStreamMutation { start_chat_stream, update_chat_stream, delete_chat_stream }
 }
+
+#[derive(Default)]
+pub struct ChatSubscription;
+
+#[async_graphql::Subscription]
+impl ChatSubscription {
+    /// A chat's messages as they are posted or changed (a streamed reply updates its message).
+    async fn chat_messages(
+        &self,
+        ctx: &Context<'_>,
+        chat_id: Uuid,
+    ) -> Result<impl futures_util::Stream<Item = Message>> {
+        super::authorise(ctx).await?;
+        // Another tenant's chat id is NOT_FOUND at subscribe time, not silence.
+        chats::get(super::CtxExt::scope(ctx)?, chat_id).await?;
+        super::CtxExt::scope(ctx)?.finish(false).await?;
+        super::changes(
+            ctx,
+            "messages",
+            move |e| e.parent_id == Some(chat_id),
+            |scope, event| async move { messages::get(&scope, event.id).await.ok().map(Message::from) },
+        )
+    }
+}

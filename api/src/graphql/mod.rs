@@ -26,7 +26,9 @@ use service::Scope;
 
 use crate::config::Config;
 use crate::events::EventHub;
+use futures_util::{Stream, StreamExt};
 use loaders::Loaders;
+use tokio_stream::wrappers::BroadcastStream;
 
 #[derive(MergedObject, Default)]
 pub struct Query(
@@ -138,7 +140,7 @@ pub struct Mutation(
 );
 
 #[derive(MergedSubscription, Default)]
-pub struct Subscription(work::WorkSubscription);
+pub struct Subscription(work::WorkSubscription, review::ReviewSubscription, chat::ChatSubscription);
 
 pub type AtlasSchema = Schema<Query, Mutation, Subscription>;
 
@@ -208,6 +210,48 @@ where
     let rows = ctx.loaders()?.many::<E>(column, id).await?;
     let page = service::Page::from_loaded(rows, &connection::page_args(ctx, first, after, last, before))?;
     Ok(connection::connection(page, T::from))
+}
+
+/// Change events of one entity table, for the caller's tenant only, each turned into a payload
+/// by `load` (in a transaction of its own, ended before the next event).
+pub fn changes<T, F, Fut>(
+    ctx: &Context<'_>,
+    entity: &'static str,
+    keep: impl Fn(&service::events::Event) -> bool + Send + Sync + 'static,
+    load: F,
+) -> async_graphql::Result<impl Stream<Item = T>>
+where
+    T: Send + 'static,
+    F: Fn(std::sync::Arc<service::Scope>, std::sync::Arc<service::events::Event>) -> Fut
+        + Send
+        + Sync
+        + Clone
+        + 'static,
+    Fut: std::future::Future<Output = Option<T>> + Send,
+{
+    let scope = ctx.scope()?.clone();
+    let tenant = scope.tenant_id()?;
+    let rx = ctx.data::<EventHub>()?.subscribe();
+    Ok(BroadcastStream::new(rx).filter_map(move |event| {
+        let (scope, load) = (scope.clone(), load.clone());
+        // A lagging receiver skips what it missed rather than failing the subscription.
+        let event = event.ok().filter(|e| e.tenant_id == tenant && e.entity == entity && keep(e));
+        async move {
+            let event = event?;
+            let out = load(scope.clone(), event).await;
+            let _ = scope.finish(false).await;
+            out
+        }
+    }))
+}
+
+/// Refuse a subscription at subscribe time when the caller may not read the tenant.
+pub async fn authorise(ctx: &Context<'_>) -> async_graphql::Result<()> {
+    let scope = ctx.scope()?;
+    scope.tenant_id()?;
+    drop(scope.tx().await?);
+    scope.finish(false).await?;
+    Ok(())
 }
 
 #[derive(SimpleObject)]

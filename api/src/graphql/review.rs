@@ -204,3 +204,36 @@ crud_fields! {
     query BonusWindowQuery { bonus_window, bonus_windows }
     mutation BonusWindowMutation { create_bonus_window, update_bonus_window, delete_bonus_window }
 }
+
+/// A change to an ingest job's status or counters, sent after the change commits.
+#[derive(async_graphql::SimpleObject)]
+pub struct IngestJobEvent {
+    pub op: service::events::ChangeOp,
+    pub id: Uuid,
+    /// The ingest job as it is now; null once deleted.
+    pub ingest_job: Option<IngestJob>,
+}
+
+#[derive(Default)]
+pub struct ReviewSubscription;
+
+#[async_graphql::Subscription]
+impl ReviewSubscription {
+    /// An ingest job's status and counters as the import goes (saved, skipped, total).
+    async fn ingest_job_progress(
+        &self,
+        ctx: &Context<'_>,
+        id: Uuid,
+    ) -> Result<impl futures_util::Stream<Item = IngestJobEvent>> {
+        super::authorise(ctx).await?;
+        super::changes(
+            ctx,
+            "ingest_jobs",
+            move |e| e.id == id,
+            |scope, event| async move {
+                let job = ingest_jobs::get(&scope, event.id).await.ok();
+                Some(IngestJobEvent { op: event.op, id: event.id, ingest_job: job.map(IngestJob::from) })
+            },
+        )
+    }
+}

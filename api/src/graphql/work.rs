@@ -6,7 +6,6 @@ use futures_util::{Stream, StreamExt};
 use sea_orm::prelude::Decimal;
 use service::events::ChangeOp;
 use service::work::{agents, executions, job_results, jobs, projects, task_output, tasks, workflows};
-use tokio_stream::wrappers::BroadcastStream;
 use uuid::Uuid;
 
 use super::code::{CodeChunk, Commit};
@@ -15,8 +14,7 @@ use super::stats::{
     AgentUsage, LikertSummary, ProjectLikert, ProjectTaskCounts, ProjectUsage, TaskStatusCount, TaskUsage, Usage,
 };
 use super::tenancy::User;
-use super::{one, CtxExt};
-use crate::events::EventHub;
+use super::{authorise, changes, one, CtxExt};
 
 object! {
     /// A project: a product or repository that tasks, records and commits belong to.
@@ -361,6 +359,15 @@ pub struct TaskEvent {
     pub task: Option<Task>,
 }
 
+/// A change to an execution, sent after the change commits.
+#[derive(SimpleObject)]
+pub struct ExecutionEvent {
+    pub op: ChangeOp,
+    pub id: Uuid,
+    /// The execution as it is now; null once deleted.
+    pub execution: Option<Execution>,
+}
+
 /// A change to a job (status or progress), sent after the change commits.
 #[derive(SimpleObject)]
 pub struct JobEvent {
@@ -368,48 +375,6 @@ pub struct JobEvent {
     pub id: Uuid,
     /// The job as it is now; null once deleted.
     pub job: Option<Job>,
-}
-
-/// Change events of one entity table, for the caller's tenant only, each turned into a payload
-/// by `load` (in a transaction of its own, ended before the next event).
-fn changes<T, F, Fut>(
-    ctx: &Context<'_>,
-    entity: &'static str,
-    keep: impl Fn(&service::events::Event) -> bool + Send + Sync + 'static,
-    load: F,
-) -> Result<impl Stream<Item = T>>
-where
-    T: Send + 'static,
-    F: Fn(std::sync::Arc<service::Scope>, std::sync::Arc<service::events::Event>) -> Fut
-        + Send
-        + Sync
-        + Clone
-        + 'static,
-    Fut: std::future::Future<Output = Option<T>> + Send,
-{
-    let scope = ctx.scope()?.clone();
-    let tenant = scope.tenant_id()?;
-    let rx = ctx.data::<EventHub>()?.subscribe();
-    Ok(BroadcastStream::new(rx).filter_map(move |event| {
-        let (scope, load) = (scope.clone(), load.clone());
-        // A lagging receiver skips what it missed rather than failing the subscription.
-        let event = event.ok().filter(|e| e.tenant_id == tenant && e.entity == entity && keep(e));
-        async move {
-            let event = event?;
-            let out = load(scope.clone(), event).await;
-            let _ = scope.finish(false).await;
-            out
-        }
-    }))
-}
-
-/// Refuse a subscription at subscribe time when the caller may not read the tenant.
-async fn authorise(ctx: &Context<'_>) -> Result<()> {
-    let scope = ctx.scope()?;
-    scope.tenant_id()?;
-    drop(scope.tx().await?);
-    scope.finish(false).await?;
-    Ok(())
 }
 
 #[derive(Default)]
@@ -447,6 +412,50 @@ impl WorkSubscription {
             |scope, event| async move {
                 let job = jobs::get(&scope, event.id).await.ok();
                 Some(JobEvent { op: event.op, id: event.id, job: job.map(Job::from) })
+            },
+        )
+    }
+
+    /// A task's streamed output: the chunks from `fromSeq` on (1: from the start), then each new
+    /// chunk as it is written, in sequence order, without gaps or repeats.
+    async fn task_output(
+        &self,
+        ctx: &Context<'_>,
+        task_id: Uuid,
+        #[graphql(default = 1)] from_seq: i64,
+    ) -> Result<impl Stream<Item = TaskOutput>> {
+        authorise(ctx).await?;
+        // Listen first, then replay what is already written: nothing falls in between, and the
+        // sequence numbers drop what arrives twice.
+        let live = changes(
+            ctx,
+            "task_output",
+            move |e| e.parent_id == Some(task_id),
+            |scope, event| async move { task_output::get(&scope, event.id).await.ok() },
+        )?;
+        let scope = ctx.scope()?;
+        let backlog = service::work::task_output_since(scope, task_id, from_seq).await?;
+        scope.finish(false).await?;
+        let mut last = from_seq - 1;
+        Ok(futures_util::stream::iter(backlog).chain(live).filter_map(move |chunk| {
+            let next = (chunk.seq > last).then(|| {
+                last = chunk.seq;
+                TaskOutput::from(chunk)
+            });
+            async move { next }
+        }))
+    }
+
+    /// One execution as it runs: status, tokens, cost, duration.
+    async fn execution_updated(&self, ctx: &Context<'_>, id: Uuid) -> Result<impl Stream<Item = ExecutionEvent>> {
+        authorise(ctx).await?;
+        changes(
+            ctx,
+            "executions",
+            move |e| e.id == id,
+            |scope, event| async move {
+                let execution = executions::get(&scope, event.id).await.ok();
+                Some(ExecutionEvent { op: event.op, id: event.id, execution: execution.map(Execution::from) })
             },
         )
     }
