@@ -118,13 +118,5 @@ impl<T> Page<T> {
         let slice: Vec<T> = rows.into_iter().skip(offset as usize).take(limit as usize).collect();
         Ok(Self::new(slice, offset, false, Some(total)))
     }
-
-    pub fn map<U>(self, f: impl Fn(T) -> U) -> Page<U> {
-        Page {
-            items: self.items.into_iter().map(|(o, t)| (o, f(t))).collect(),
-            has_next_page: self.has_next_page,
-            has_previous_page: self.has_previous_page,
-            total: self.total,
-        }
     }
 }
