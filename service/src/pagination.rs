@@ -118,5 +118,4 @@ impl<T> Page<T> {
         let slice: Vec<T> = rows.into_iter().skip(offset as usize).take(limit as usize).collect();
         Ok(Self::new(slice, offset, false, Some(total)))
     }
-    }
 }
