@@ -60,16 +60,6 @@ pub async fn set_integration_tokens(
     Ok(row)
 }
 
-/// The decrypted access token, for server-side use by job handlers; never sent to a client.
-pub async fn integration_access_token(scope: &Scope, provider: &str) -> Result<Option<String>> {
-    use sea_orm::{ColumnTrait, QueryFilter};
-    let select = query::scoped::<entity::integrations::Entity>(scope)?
-        .filter(entity::integrations::Column::Provider.eq(provider));
-    let tx = scope.tx().await?;
-    let row = select.one(&*tx).await?;
-    row.and_then(|r| r.access_token_enc).map(|enc| secrets::decrypt(&enc)).transpose()
-}
-
 crate::crud! {
     /// CRM companies.
     pub mod crm_companies for crm_companies as "company";
@@ -364,14 +354,4 @@ pub async fn delete_setting(scope: &Scope, key: &str) -> Result<bool> {
         .await?;
     }
     Ok(!deleted.is_empty())
-}
-
-/// A setting's value for server-side use (decrypted when secret); never sent to a client.
-pub async fn setting_value(scope: &Scope, key: &str) -> Result<Option<String>> {
-    let found = settings(scope).await?.into_iter().find(|s| s.row.key == key);
-    match found {
-        None => Ok(None),
-        Some(s) if s.row.is_secret => s.row.secret_value.as_deref().map(secrets::decrypt).transpose(),
-        Some(s) => Ok(s.row.value),
-    }
 }

@@ -4,8 +4,8 @@
 use std::str::FromStr;
 
 use sea_orm::{
-    sea_query::IntoCondition, ActiveModelBehavior, ActiveModelTrait, ColumnTrait, Condition, EntityTrait,
-    IntoActiveModel, Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select, Value,
+    ActiveModelBehavior, ActiveModelTrait, ColumnTrait, Condition, EntityTrait, IntoActiveModel, Order, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Select,
 };
 use uuid::Uuid;
 
@@ -144,12 +144,4 @@ pub trait ColumnFilter {
 /// AND of the optional column filters of an input, skipping the absent ones.
 pub fn all_of(parts: impl IntoIterator<Item = Option<Condition>>) -> Condition {
     parts.into_iter().flatten().fold(Condition::all(), |acc, c| acc.add(c))
-}
-
-/// `col = value`, or `col IS NULL` for `None`: used by filters with an `isNull` option.
-pub fn eq_or_null<C: ColumnTrait>(col: C, value: Option<impl Into<Value>>) -> Condition {
-    match value {
-        Some(v) => col.eq(v).into_condition(),
-        None => col.is_null().into_condition(),
-    }
 }

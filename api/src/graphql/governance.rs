@@ -33,8 +33,7 @@ object! {
 #[ComplexObject]
 impl AuditEntry {
     async fn actor(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        let Some(id) = self.actor_user_id else { return Ok(None) };
-        Ok(ctx.loaders()?.one::<entity::users::Entity>(id).await?.map(User))
+        one::<entity::users::Entity, _>(ctx, self.actor_user_id).await
     }
 }
 

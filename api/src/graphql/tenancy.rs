@@ -85,7 +85,7 @@ impl Member {
         self.0.user_id
     }
     async fn user(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        Ok(ctx.loaders()?.one::<users::Entity>(self.0.user_id).await?.map(User))
+        super::one::<users::Entity, _>(ctx, Some(self.0.user_id)).await
     }
     async fn role(&self) -> MemberRole {
         self.0.role
@@ -119,7 +119,7 @@ impl Invitation {
         self.0.accepted_at
     }
     async fn invited_by(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        Ok(ctx.loaders()?.one::<users::Entity>(self.0.invited_by).await?.map(User))
+        super::one::<users::Entity, _>(ctx, Some(self.0.invited_by)).await
     }
     async fn created_at(&self) -> DateTime<FixedOffset> {
         self.0.created_at

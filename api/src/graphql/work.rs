@@ -43,8 +43,7 @@ complex! {
         many code_chunks: CodeChunk = entity::code_embeddings::Entity["project_id"] by id;
     }
     async fn owner(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        let Some(id) = self.owner_id else { return Ok(None) };
-        Ok(ctx.loaders()?.one::<entity::users::Entity>(id).await?.map(User))
+        one::<entity::users::Entity, _>(ctx, self.owner_id).await
     }
 
 
@@ -92,13 +91,11 @@ complex! {
         many commits: Commit = entity::commits::Entity["task_id"] by id;
     }
     async fn project(&self, ctx: &Context<'_>) -> Result<Option<Project>> {
-        let Some(id) = self.project_id else { return Ok(None) };
-        Ok(ctx.loaders()?.one::<entity::projects::Entity>(id).await?.map(Project::from))
+        one::<entity::projects::Entity, _>(ctx, self.project_id).await
     }
 
     async fn parent(&self, ctx: &Context<'_>) -> Result<Option<Task>> {
-        let Some(id) = self.parent_id else { return Ok(None) };
-        Ok(ctx.loaders()?.one::<entity::tasks::Entity>(id).await?.map(Task::from))
+        one::<entity::tasks::Entity, _>(ctx, self.parent_id).await
     }
 
 
