@@ -22,6 +22,12 @@ pub struct Config {
     /// Folder holding GraphiQL's bundles (fetched from npm by `scripts/graphiql-assets.sh`).
     pub assets_dir: String,
     pub workers: usize,
+    /// Where file bytes go: a directory (`file://…` or a path) or `s3://bucket`.
+    pub storage_url: String,
+    /// The largest upload accepted, in bytes.
+    pub max_upload_bytes: u64,
+    /// The URL clients reach this server at, for signed download links.
+    pub public_url: String,
 }
 
 /// Local development defaults: the database `scripts/db.sh` creates.
@@ -68,6 +74,11 @@ impl Config {
             assets_dir: var("ATLAS_ASSETS_DIR")
                 .unwrap_or_else(|| concat!(env!("CARGO_MANIFEST_DIR"), "/../.local/graphiql").to_string()),
             workers: parsed("ATLAS_WORKERS", 2)?,
+            storage_url: var("ATLAS_STORAGE_URL")
+                .unwrap_or_else(|| concat!(env!("CARGO_MANIFEST_DIR"), "/../.local/data/objects").to_string()),
+            max_upload_bytes: parsed("ATLAS_MAX_UPLOAD_BYTES", 2 << 30)?,
+            public_url: var("ATLAS_PUBLIC_URL")
+                .unwrap_or_else(|| format!("http://{}", var("ATLAS_BIND").unwrap_or_else(|| "127.0.0.1:8080".into()))),
         })
     }
 

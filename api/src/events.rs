@@ -38,8 +38,14 @@ impl EventHub {
 async fn listen(url: &str, tx: &broadcast::Sender<Arc<Event>>, metrics: &Metrics) -> Result<(), sea_orm::sqlx::Error> {
     let mut listener = PgListener::connect(url).await?;
     listener.listen(CHANNEL).await?;
+    // Whatever was notified while no connection listened is lost: subscribers re-read their
+    // current state (sent on the first connection too, where nobody is subscribed yet).
+    drop(tx.send(Arc::new(Event::resync())));
     loop {
-        let note = listener.recv().await?;
+        // `recv` would reconnect by itself and hide the gap; `try_recv` reports it.
+        let Some(note) = listener.try_recv().await? else {
+            return Err(sea_orm::sqlx::Error::Protocol("the LISTEN connection closed".into()));
+        };
         Metrics::inc(&metrics.events_received);
         match serde_json::from_str::<Event>(note.payload()) {
             // No receivers is fine: nobody is subscribed right now.

@@ -155,7 +155,9 @@ async fn worker(config: Config, opts: service::queue::WorkerOptions) -> Result<(
         }
         let _ = stop.send(true);
     });
-    let registry = service::queue::diagnostics::registry();
+    let storage = std::sync::Arc::new(service::storage::Storage::open(&config.storage_url)?);
+    let registry =
+        service::job_handlers(storage, service::embedding::from_env(), service::work::execution::LlmConfig::from_env());
     service::queue::run_worker(db, config.database_url.clone(), registry, opts, stopped).await.map_err(svc)
 }
 

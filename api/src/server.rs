@@ -19,11 +19,12 @@ use crate::auth::Keys;
 use crate::config::Config;
 use crate::events::EventHub;
 use crate::graphiql;
-use crate::graphql::{build_schema, loaders::Loaders, AtlasSchema};
+use crate::graphql::{build_schema, loaders::Loaders, AtlasSchema, Runtime};
 use crate::metrics::Metrics;
 
 pub struct AppState {
     pub schema: AtlasSchema,
+    pub storage: Arc<service::storage::Storage>,
     pub db: DatabaseConnection,
     pub keys: Keys,
     pub config: Arc<Config>,
@@ -54,8 +55,10 @@ pub async fn state(config: Config) -> Result<AppState, String> {
     let metrics = Arc::new(Metrics::default());
     let db = connect(&config, metrics.clone()).await?;
     let events = EventHub::spawn(config.database_url.clone(), metrics.clone());
+    let storage = Arc::new(service::storage::Storage::open(&config.storage_url)?);
     Ok(AppState {
-        schema: build_schema(&config, Some(events)),
+        schema: build_schema(&config, Some(Runtime { events, storage: storage.clone() })),
+        storage,
         db,
         keys: Keys::new(&config.jwt_secret),
         config: Arc::new(config),
@@ -74,6 +77,7 @@ pub fn run(state: AppState, listener: std::net::TcpListener) -> std::io::Result<
             .route("/graphiql/{file}", web::get().to(graphiql::asset))
             .route("/health", web::get().to(health))
             .route("/health/db", web::get().to(health_db))
+            .route("/health/storage", web::get().to(health_storage))
             .route("/metrics", web::get().to(metrics))
     })
     .workers(workers)
@@ -90,6 +94,16 @@ async fn health_db(state: web::Data<AppState>) -> HttpResponse {
         Ok(_) => HttpResponse::Ok().json(serde_json::json!({ "status": "ok" })),
         Err(e) => {
             tracing::error!(error = %e, "database health check failed");
+            HttpResponse::ServiceUnavailable().json(serde_json::json!({ "status": "unavailable" }))
+        }
+    }
+}
+
+async fn health_storage(state: web::Data<AppState>) -> HttpResponse {
+    match state.storage.check().await {
+        Ok(()) => HttpResponse::Ok().json(serde_json::json!({ "status": "ok" })),
+        Err(e) => {
+            tracing::error!(error = ?e, "storage health check failed");
             HttpResponse::ServiceUnavailable().json(serde_json::json!({ "status": "unavailable" }))
         }
     }
@@ -136,10 +150,20 @@ fn reject(req: &HttpRequest, status: StatusCode, errors: Vec<ServerError>) -> Ht
     HttpResponse::build(status).content_type(content_type).json(error_body(errors))
 }
 
-async fn graphql_post(req: HttpRequest, mut payload: web::Payload, state: web::Data<AppState>) -> HttpResponse {
+async fn graphql_post(req: HttpRequest, payload: web::Payload, state: web::Data<AppState>) -> HttpResponse {
     Metrics::inc(&state.metrics.http_requests);
+    let content_type = header_str(&req, "content-type").map(str::to_string);
+    let media = content_type.as_deref().unwrap_or("").split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    if media == "multipart/form-data" {
+        return graphql_multipart(req, payload, state, content_type).await;
+    }
+    if !matches!(media.as_str(), "application/json" | "application/graphql-response+json") {
+        let msg = "send Content-Type: application/json (or multipart/form-data for uploads)";
+        return reject(&req, StatusCode::UNSUPPORTED_MEDIA_TYPE, vec![coded(msg, "BAD_USER_INPUT")]);
+    }
     let limit = state.config.max_body_bytes;
     let mut body = web::BytesMut::new();
+    let mut payload = payload;
     while let Some(chunk) = payload.next().await {
         match chunk {
             Ok(bytes) if body.len() + bytes.len() <= limit => body.extend_from_slice(&bytes),
@@ -156,18 +180,48 @@ async fn graphql_post(req: HttpRequest, mut payload: web::Payload, state: web::D
             }
         }
     }
-    let content_type = header_str(&req, "content-type").map(str::to_string);
-    let media = content_type.as_deref().unwrap_or("").split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-    if !matches!(media.as_str(), "application/json" | "application/graphql-response+json" | "multipart/form-data") {
-        let msg = "send Content-Type: application/json (or multipart/form-data for uploads)";
-        return reject(&req, StatusCode::UNSUPPORTED_MEDIA_TYPE, vec![coded(msg, "BAD_USER_INPUT")]);
-    }
     match async_graphql::http::receive_body(content_type, body.as_ref(), MultipartOptions::default()).await {
         Ok(request) => execute(&req, &state, request).await,
         Err(e) => reject(
             &req,
             StatusCode::BAD_REQUEST,
             vec![coded(format!("the request is not valid GraphQL over HTTP: {e}"), "BAD_USER_INPUT")],
+        ),
+    }
+}
+
+/// A GraphQL multipart request (uploads): streamed, never held in memory. async-graphql spools
+/// each file to a temporary file as it arrives; resolvers then stream it on to the object store.
+async fn graphql_multipart(
+    req: HttpRequest,
+    mut payload: web::Payload,
+    state: web::Data<AppState>,
+    content_type: Option<String>,
+) -> HttpResponse {
+    let limit = state.config.max_upload_bytes;
+    // The payload is not Send; a small channel carries its chunks to the parser.
+    let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<web::Bytes>>(16);
+    actix_web::rt::spawn(async move {
+        while let Some(chunk) = payload.next().await {
+            let item = chunk.map_err(|e| std::io::Error::other(e.to_string()));
+            let failed = item.is_err();
+            if tx.send(item).await.is_err() || failed {
+                break;
+            }
+        }
+    });
+    let body = futures_util::TryStreamExt::into_async_read(tokio_stream::wrappers::ReceiverStream::new(rx));
+    let opts = MultipartOptions::default().max_file_size(limit as usize).max_num_files(16);
+    match async_graphql::http::receive_body(content_type, body, opts).await {
+        Ok(request) => execute(&req, &state, request).await,
+        Err(async_graphql::ParseRequestError::PayloadTooLarge) => {
+            let msg = format!("a file is larger than {limit} bytes (ATLAS_MAX_UPLOAD_BYTES)");
+            reject(&req, StatusCode::PAYLOAD_TOO_LARGE, vec![coded(msg, "BAD_USER_INPUT")])
+        }
+        Err(e) => reject(
+            &req,
+            StatusCode::BAD_REQUEST,
+            vec![coded(format!("the request is not a valid GraphQL multipart request: {e}"), "BAD_USER_INPUT")],
         ),
     }
 }

@@ -19,6 +19,8 @@ pub enum ServiceError {
     BadInput { field: Option<String>, message: String },
     /// The input clashes with existing data (a unique key, a state that forbids the change).
     Conflict { field: Option<String>, message: String },
+    /// A backing service (the object store, a model provider) did not answer; worth retrying later.
+    Unavailable(String),
     /// Anything else: logged with the request id, sent to the client as a bare "internal error".
     Internal(String),
 }
@@ -27,7 +29,7 @@ impl ServiceError {
     /// What the client is told.
     pub fn message(&self) -> String {
         match self {
-            Self::Unauthenticated(m) | Self::Forbidden(m) => m.clone(),
+            Self::Unauthenticated(m) | Self::Forbidden(m) | Self::Unavailable(m) => m.clone(),
             Self::NotFound { entity, id } => format!("{entity} {id} was not found"),
             Self::BadInput { message, .. } | Self::Conflict { message, .. } => message.clone(),
             Self::Internal(_) => "internal error".into(),
@@ -41,6 +43,7 @@ impl ServiceError {
             Self::NotFound { .. } => "NOT_FOUND",
             Self::BadInput { .. } => "BAD_USER_INPUT",
             Self::Conflict { .. } => "CONFLICT",
+            Self::Unavailable(_) => "UNAVAILABLE",
             Self::Internal(_) => "INTERNAL",
         }
     }

@@ -38,10 +38,27 @@ pub struct Event {
     pub op: ChangeOp,
     /// The parent the row hangs under (a task's project), for filtered subscriptions.
     pub parent_id: Option<Uuid>,
+    /// Not a change but "events may have been missed" (the LISTEN connection was re-established,
+    /// or a subscriber fell behind): subscribers re-read the current state.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub resync: bool,
+}
+
+impl Event {
+    pub fn resync() -> Self {
+        Self {
+            tenant_id: Uuid::nil(),
+            entity: String::new(),
+            id: Uuid::nil(),
+            op: ChangeOp::Updated,
+            parent_id: None,
+            resync: true,
+        }
+    }
 }
 
 pub async fn notify(scope: &Scope, entity: &str, id: Uuid, op: ChangeOp, parent_id: Option<Uuid>) -> Result<()> {
-    let event = Event { tenant_id: scope.tenant_id()?, entity: entity.to_string(), id, op, parent_id };
+    let event = Event { tenant_id: scope.tenant_id()?, entity: entity.to_string(), id, op, parent_id, resync: false };
     let payload = serde_json::to_string(&event).map_err(|e| crate::ServiceError::internal(e.to_string()))?;
     let tx = scope.tx().await?;
     tx.execute_raw(Statement::from_sql_and_values(

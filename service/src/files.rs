@@ -1,8 +1,16 @@
 //! Files (metadata): folders as a virtual tree, files with versions, visibility and grants, and
 //! file text chunks. The bytes and visibility enforcement come with the object store.
+use std::sync::Arc;
+
 use async_graphql::MaybeUndefined;
-use entity::sea_orm_active_enums::{FilePermission, FileVisibility};
+use entity::sea_orm_active_enums::{FilePermission, FileVisibility, MemberRole};
+use sea_orm::{ConnectionTrait, DbBackend, FromQueryResult, Statement};
 use uuid::Uuid;
+
+use crate::error::{Result, ServiceError};
+use crate::events::ChangeOp;
+use crate::scope::Scope;
+use crate::storage::Storage;
 
 use crate::filter::{EnumFilter, IntFilter, StringFilter, UuidFilter};
 
@@ -135,4 +143,215 @@ crate::crud! {
 async fn stamp_file(scope: &crate::Scope, model: &mut entity::files::ActiveModel) -> crate::Result<()> {
     model.owner_id = sea_orm::ActiveValue::Set(scope.user_id()?);
     Ok(())
+}
+
+/// Where and how an upload is filed.
+pub struct UploadInput {
+    pub space_id: Option<Uuid>,
+    pub folder_id: Option<Uuid>,
+    pub name: String,
+    /// What the client said the type is; checked against the bytes.
+    pub content_type: Option<String>,
+    pub visibility: FileVisibility,
+}
+
+/// Store an upload and file it: a new file, or a new version when the folder already holds a file
+/// of that name. The bytes are written first and the row after, in the caller's transaction; if
+/// that transaction does not commit, the object is removed again, so neither side is orphaned.
+pub async fn upload<R: tokio::io::AsyncRead + Unpin>(
+    scope: &Scope,
+    storage: &Arc<Storage>,
+    input: UploadInput,
+    reader: R,
+    limit: u64,
+) -> Result<entity::files::Model> {
+    scope.require(MemberRole::Member, "upload files").await?;
+    let tenant = scope.tenant_id()?;
+    let user = scope.user_id()?;
+    let name = input.name.trim().to_string();
+    if name.is_empty() || name.len() > 255 || name.contains('/') {
+        return Err(ServiceError::bad_input("name", "a file name is 1-255 characters without '/'"));
+    }
+    // A file of that name owned by someone else takes a new version only from those who may write it.
+    if let Some(existing) = find_by_name(scope, input.space_id, input.folder_id, &name).await? {
+        if !can_write(scope, &existing).await? {
+            return Err(ServiceError::Forbidden(format!(
+                "a file named {name:?} already exists here and you may not write to it"
+            )));
+        }
+    }
+    let key = Storage::new_key(tenant);
+    let stored = storage.put_stream(&key, reader, limit).await?;
+    let undo = {
+        let (storage, key) = (storage.clone(), key.clone());
+        move || -> crate::scope::Undo {
+            Box::pin(async move {
+                if let Err(e) = storage.delete(&key).await {
+                    tracing::warn!(key, error = ?e, "could not remove an object whose row was not written");
+                }
+            })
+        }
+    };
+    let content_type = match crate::storage::content_type(input.content_type.as_deref(), &name, &stored.head) {
+        Ok(t) => t,
+        Err(e) => {
+            undo().await;
+            return Err(e);
+        }
+    };
+    scope.on_rollback(undo());
+    let file = {
+        let tx = scope.tx().await?;
+        let row = tx
+            .query_one_raw(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                "INSERT INTO files (tenant_id, id, space_id, folder_id, owner_id, name, content_type, size, sha256, \
+                   storage_key, visibility, current_version) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::file_visibility, 1) \
+                 ON CONFLICT ON CONSTRAINT files_folder_name_key DO UPDATE SET content_type = EXCLUDED.content_type, \
+                   size = EXCLUDED.size, sha256 = EXCLUDED.sha256, storage_key = EXCLUDED.storage_key, \
+                   current_version = files.current_version + 1 \
+                 RETURNING *",
+                [
+                    tenant.into(),
+                    Uuid::now_v7().into(),
+                    input.space_id.into(),
+                    input.folder_id.into(),
+                    user.into(),
+                    name.clone().into(),
+                    content_type.clone().into(),
+                    stored.size.into(),
+                    stored.sha256.clone().into(),
+                    key.clone().into(),
+                    visibility_name(input.visibility).into(),
+                ],
+            ))
+            .await?
+            .ok_or_else(|| ServiceError::internal("the file row was not returned"))?;
+        let file = entity::files::Model::from_query_result(&row, "")?;
+        tx.execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "INSERT INTO file_versions (tenant_id, id, file_id, version, content_type, size, sha256, storage_key, created_by) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            [
+                tenant.into(),
+                Uuid::now_v7().into(),
+                file.id.into(),
+                file.current_version.into(),
+                content_type.into(),
+                stored.size.into(),
+                stored.sha256.into(),
+                key.into(),
+                user.into(),
+            ],
+        ))
+        .await?;
+        file
+    };
+    let op = if file.current_version == 1 { ChangeOp::Created } else { ChangeOp::Updated };
+    crate::events::notify(scope, "files", file.id, op, file.space_id).await?;
+    crate::governance::record(
+        scope,
+        "file.upload",
+        "files",
+        file.id,
+        serde_json::json!({ "version": file.current_version, "size": file.size, "sha256": file.sha256 }),
+    )
+    .await?;
+    Ok(file)
+}
+
+async fn find_by_name(
+    scope: &Scope,
+    space: Option<Uuid>,
+    folder: Option<Uuid>,
+    name: &str,
+) -> Result<Option<entity::files::Model>> {
+    use entity::files::Column;
+    use sea_orm::{ColumnTrait, QueryFilter};
+    let mut select = crate::query::scoped::<entity::files::Entity>(scope)?.filter(Column::Name.eq(name));
+    select = match space {
+        Some(s) => select.filter(Column::SpaceId.eq(s)),
+        None => select.filter(Column::SpaceId.is_null()),
+    };
+    select = match folder {
+        Some(f) => select.filter(Column::FolderId.eq(f)),
+        None => select.filter(Column::FolderId.is_null()),
+    };
+    let tx = scope.tx().await?;
+    Ok(select.one(&*tx).await?)
+}
+
+/// The owner, an admin of the tenant, or a holder of a write grant (to them or to a space of theirs).
+pub async fn can_write(scope: &Scope, file: &entity::files::Model) -> Result<bool> {
+    if scope.principal().system || scope.user_id().ok() == Some(file.owner_id) {
+        return Ok(true);
+    }
+    if crate::scope::rank(scope.role().await?) >= crate::scope::rank(MemberRole::Admin) {
+        return Ok(true);
+    }
+    let user = scope.user_id()?;
+    let tx = scope.tx().await?;
+    let row = tx
+        .query_one_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT 1 FROM file_permissions p WHERE p.tenant_id = $1 AND p.file_id = $2 AND p.permission = 'write' \
+               AND (p.grantee_user_id = $3 OR p.grantee_space_id IN \
+                 (SELECT space_id FROM space_members m WHERE m.tenant_id = $1 AND m.user_id = $3))",
+            [file.tenant_id.into(), file.id.into(), user.into()],
+        ))
+        .await?;
+    Ok(row.is_some())
+}
+
+fn visibility_name(v: FileVisibility) -> &'static str {
+    match v {
+        FileVisibility::Private => "private",
+        FileVisibility::Space => "space",
+        FileVisibility::Organization => "organization",
+        FileVisibility::Public => "public",
+    }
+}
+
+/// Whether the caller may read `file`: its owner, an admin, any member for `organization` and
+/// `public` files, members of its space for `space` files, and holders of a grant.
+pub async fn can_read(scope: &Scope, file: &entity::files::Model) -> Result<bool> {
+    if scope.principal().system || scope.user_id().ok() == Some(file.owner_id) {
+        return Ok(true);
+    }
+    if matches!(file.visibility, FileVisibility::Organization | FileVisibility::Public)
+        || crate::scope::rank(scope.role().await?) >= crate::scope::rank(MemberRole::Admin)
+    {
+        return Ok(true);
+    }
+    let user = scope.user_id()?;
+    let tx = scope.tx().await?;
+    let row = tx
+        .query_one_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT 1 WHERE ($4 AND EXISTS (SELECT 1 FROM space_members m WHERE m.tenant_id = $1 AND m.space_id = $5 \
+                 AND m.user_id = $3)) \
+               OR EXISTS (SELECT 1 FROM file_permissions p WHERE p.tenant_id = $1 AND p.file_id = $2 \
+                 AND (p.grantee_user_id = $3 OR p.grantee_space_id IN \
+                   (SELECT space_id FROM space_members m WHERE m.tenant_id = $1 AND m.user_id = $3)))",
+            [
+                file.tenant_id.into(),
+                file.id.into(),
+                user.into(),
+                (file.visibility == FileVisibility::Space).into(),
+                file.space_id.into(),
+            ],
+        ))
+        .await?;
+    Ok(row.is_some())
+}
+
+/// A file the caller may read; one they may not is reported as not found, like another tenant's.
+pub async fn readable(scope: &Scope, id: Uuid) -> Result<entity::files::Model> {
+    let file = files::get(scope, id).await?;
+    if can_read(scope, &file).await? {
+        Ok(file)
+    } else {
+        Err(ServiceError::not_found("file", id))
+    }
 }

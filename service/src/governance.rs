@@ -22,7 +22,8 @@ pub async fn record(
     meta: serde_json::Value,
 ) -> Result<()> {
     let tenant = scope.tenant_id()?;
-    let user = scope.user_id()?;
+    // Atlas itself (a job handler) acts as the system, with no user.
+    let user = if scope.principal().system { None } else { Some(scope.user_id()?) };
     let tx = scope.tx().await?;
     record_in(&tx, tenant, user, action, entity_type, entity_id, meta).await
 }
@@ -31,7 +32,7 @@ pub async fn record(
 pub(crate) async fn record_in(
     tx: &DatabaseTransaction,
     tenant: Uuid,
-    user: Uuid,
+    user: Option<Uuid>,
     action: &str,
     entity_type: &str,
     entity_id: Uuid,
@@ -40,8 +41,8 @@ pub(crate) async fn record_in(
     let row = audit_log::ActiveModel {
         id: Set(Uuid::now_v7()),
         tenant_id: Set(Some(tenant)),
-        actor_type: Set(AuditActorType::User),
-        actor_user_id: Set(Some(user)),
+        actor_type: Set(if user.is_some() { AuditActorType::User } else { AuditActorType::System }),
+        actor_user_id: Set(user),
         actor_external_id: Set(None),
         level: Set(AuditLevel::Info),
         action: Set(action.to_string()),

@@ -63,10 +63,12 @@ where
 {
     model.set(column::<A::Entity>("tenant_id")?, scope.tenant_id()?.into());
     model.set(column::<A::Entity>("id")?, Uuid::now_v7().into());
-    // Rows with a `created_by` user column record their creator, whatever the input said.
+    // Rows with a `created_by` user column record their creator, whatever the input said; Atlas
+    // itself (a job handler) is no user and leaves it empty.
     if let Ok(col) = column::<A::Entity>("created_by") {
         if matches!(model.get(col), sea_orm::ActiveValue::NotSet) {
-            let _ = model.try_set(col, Some(scope.user_id()?).into());
+            let creator = if scope.principal().system { None } else { Some(scope.user_id()?) };
+            let _ = model.try_set(col, creator.into());
         }
     }
     let tx = scope.tx().await?;

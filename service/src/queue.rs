@@ -39,6 +39,12 @@ impl JobError {
     }
 }
 
+impl From<sea_orm::DbErr> for JobError {
+    fn from(e: sea_orm::DbErr) -> Self {
+        ServiceError::from(e).into()
+    }
+}
+
 impl From<ServiceError> for JobError {
     fn from(e: ServiceError) -> Self {
         Self::retry(format!("{}: {e:?}", e.code()))

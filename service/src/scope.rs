@@ -34,10 +34,15 @@ enum TxState {
     Open { tx: DatabaseTransaction, role: Option<MemberRole> },
 }
 
+/// Work to undo outside the database when the transaction does not commit (an object already
+/// written to the store whose row is now rolled back).
+pub type Undo = futures_util::future::BoxFuture<'static, ()>;
+
 pub struct Scope {
     db: DatabaseConnection,
     principal: Principal,
     state: Mutex<TxState>,
+    undo: std::sync::Mutex<Vec<Undo>>,
 }
 
 /// The transaction, borrowed for a few statements. Do not hold it across a DataLoader call.
@@ -45,7 +50,7 @@ pub type Tx<'a> = MappedMutexGuard<'a, DatabaseTransaction>;
 
 impl Scope {
     pub fn new(db: DatabaseConnection, principal: Principal) -> Self {
-        Self { db, principal, state: Mutex::new(TxState::NotStarted) }
+        Self { db, principal, state: Mutex::new(TxState::NotStarted), undo: Default::default() }
     }
 
     pub fn principal(&self) -> &Principal {
@@ -138,14 +143,23 @@ impl Scope {
     /// no connection sits idle in a transaction between events.
     pub async fn finish(&self, commit: bool) -> Result<()> {
         let mut state = self.state.lock().await;
-        if let TxState::Open { tx, .. } = std::mem::replace(&mut *state, TxState::NotStarted) {
-            if commit {
-                tx.commit().await?;
-            } else {
-                tx.rollback().await?;
+        let result = match std::mem::replace(&mut *state, TxState::NotStarted) {
+            TxState::Open { tx, .. } if commit => tx.commit().await.map_err(ServiceError::from),
+            TxState::Open { tx, .. } => tx.rollback().await.map_err(ServiceError::from),
+            TxState::NotStarted => Ok(()),
+        };
+        let undo = std::mem::take(&mut *self.undo.lock().unwrap_or_else(|p| p.into_inner()));
+        if !commit || result.is_err() {
+            for work in undo {
+                work.await;
             }
         }
-        Ok(())
+        result
+    }
+
+    /// Run `work` if the current transaction ends without committing.
+    pub fn on_rollback(&self, work: Undo) {
+        self.undo.lock().unwrap_or_else(|p| p.into_inner()).push(work);
     }
 }
 

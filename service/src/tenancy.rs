@@ -153,7 +153,8 @@ pub async fn create_tenant(scope: &Scope, input: CreateTenantInput) -> Result<te
     }
     .insert(&*tx)
     .await?;
-    record_in(&tx, id, user.id, "tenant.create", "tenants", id, serde_json::json!({ "slug": tenant.slug })).await?;
+    record_in(&tx, id, Some(user.id), "tenant.create", "tenants", id, serde_json::json!({ "slug": tenant.slug }))
+        .await?;
     set_tenant_setting(&tx, scope.principal().tenant_id).await?;
     Ok(tenant)
 }
@@ -252,7 +253,7 @@ pub async fn accept_invitation(scope: &Scope, token: &str) -> Result<tenant_memb
     accepted.accepted_at = Set(Some(Utc::now().into()));
     accepted.update(&*tx).await?;
     let meta = serde_json::json!({ "role": role_name(member.role) });
-    record_in(&tx, tenant, user.id, "member.join", "tenant_members", member.id, meta).await?;
+    record_in(&tx, tenant, Some(user.id), "member.join", "tenant_members", member.id, meta).await?;
     set_tenant_setting(&tx, scope.principal().tenant_id).await?;
     Ok(member)
 }

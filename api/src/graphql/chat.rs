@@ -116,6 +116,7 @@ impl ChatSubscription {
             ctx,
             "messages",
             move |e| e.parent_id == Some(chat_id),
+            None,
             |scope, event| async move { messages::get(&scope, event.id).await.ok().map(Message::from) },
         )
     }

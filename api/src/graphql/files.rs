@@ -1,12 +1,12 @@
 //! Files in GraphQL (metadata): folders, files, versions, grants, chunks.
-use async_graphql::{ComplexObject, Context, Result};
+use async_graphql::{ComplexObject, Context, ErrorExtensions, Object, Result};
 use chrono::{DateTime, FixedOffset};
 use entity::sea_orm_active_enums::{FilePermission, FileVisibility};
 use service::files::{file_chunks, file_permissions, file_versions, files, folders};
 use uuid::Uuid;
 
-use super::one;
 use super::tenancy::{Space, User};
+use super::{one, CtxExt};
 
 object! {
     /// A folder in a space's virtual tree.
@@ -168,4 +168,66 @@ crud_fields! {
     file_chunks => FileChunk;
     query FileChunkQuery { file_chunk, file_chunks }
     mutation FileChunkMutation { create_file_chunk, update_file_chunk, delete_file_chunk }
+}
+
+/// An upload's bytes and names, read from a GraphQL multipart request.
+pub(crate) struct Uploaded {
+    pub name: String,
+    pub content_type: Option<String>,
+    pub reader: tokio::fs::File,
+}
+
+pub(crate) fn uploaded(ctx: &Context<'_>, file: &async_graphql::Upload) -> Result<Uploaded> {
+    let value = file.value(ctx).map_err(|e| {
+        async_graphql::Error::new(format!("the uploaded file cannot be read: {e}"))
+            .extend_with(|_, x| x.set("code", "BAD_USER_INPUT"))
+    })?;
+    Ok(Uploaded {
+        name: value.filename,
+        content_type: value.content_type,
+        reader: tokio::fs::File::from_std(value.content),
+    })
+}
+
+/// Store an upload as a file (or a new version of the file of that name in that folder).
+pub(crate) async fn store_upload(
+    ctx: &Context<'_>,
+    file: &async_graphql::Upload,
+    space_id: Option<Uuid>,
+    folder_id: Option<Uuid>,
+    name: Option<String>,
+    visibility: FileVisibility,
+) -> Result<entity::files::Model> {
+    let up = uploaded(ctx, file)?;
+    let storage = ctx.data::<std::sync::Arc<service::storage::Storage>>()?;
+    let limit = ctx.data::<super::UploadLimit>()?.0;
+    let input = service::files::UploadInput {
+        space_id,
+        folder_id,
+        name: name.unwrap_or(up.name),
+        content_type: up.content_type,
+        visibility,
+    };
+    Ok(service::files::upload(ctx.scope()?, storage, input, up.reader, limit).await?)
+}
+
+#[derive(Default)]
+pub struct FileVerbs;
+
+#[Object]
+impl FileVerbs {
+    /// Upload a file with a GraphQL multipart request (`curl -F operations=… -F map=… -F 0=@file`).
+    /// The bytes are streamed to the object store and checked against the declared type; a file
+    /// of the same name in the same folder gets a new version.
+    async fn upload_file(
+        &self,
+        ctx: &Context<'_>,
+        file: async_graphql::Upload,
+        space_id: Option<Uuid>,
+        folder_id: Option<Uuid>,
+        #[graphql(desc = "The file's name; the uploaded file's own name when left out.")] name: Option<String>,
+        #[graphql(default_with = "FileVisibility::Private")] visibility: FileVisibility,
+    ) -> Result<File> {
+        Ok(store_upload(ctx, &file, space_id, folder_id, name, visibility).await?.into())
+    }
 }

@@ -116,6 +116,8 @@ pub struct Mutation(
     files::FileVersionMutation,
     files::FileGrantMutation,
     files::FileChunkMutation,
+    files::FileVerbs,
+    review::ReviewVerbs,
     chat::ChatMutation,
     chat::MessageMutation,
     chat::ChatStreamMutation,
@@ -144,15 +146,25 @@ pub struct Subscription(work::WorkSubscription, review::ReviewSubscription, chat
 
 pub type AtlasSchema = Schema<Query, Mutation, Subscription>;
 
-pub fn build_schema(config: &Config, events: Option<EventHub>) -> AtlasSchema {
+/// What resolvers need at run time beyond the request: absent when only printing the schema.
+pub struct Runtime {
+    pub events: EventHub,
+    pub storage: std::sync::Arc<service::storage::Storage>,
+}
+
+/// Upload limits, for resolvers that take a file.
+#[derive(Clone, Copy)]
+pub struct UploadLimit(pub u64);
+
+pub fn build_schema(config: &Config, runtime: Option<Runtime>) -> AtlasSchema {
     let mut builder = Schema::build(Query::default(), Mutation::default(), Subscription::default())
         .limit_depth(config.max_depth)
         .limit_complexity(config.max_complexity)
         .limit_recursive_depth(64)
         .limit_directives(20)
         .extension(AliasLimit(config.max_aliases));
-    if let Some(events) = events {
-        builder = builder.data(events);
+    if let Some(rt) = runtime {
+        builder = builder.data(rt.events).data(rt.storage).data(UploadLimit(config.max_upload_bytes));
     }
     if !config.introspection {
         builder = builder.disable_introspection();
@@ -213,11 +225,14 @@ where
 }
 
 /// Change events of one entity table, for the caller's tenant only, each turned into a payload
-/// by `load` (in a transaction of its own, ended before the next event).
+/// by `load` (in a transaction of its own, ended before the next event). When events may have
+/// been missed (the LISTEN connection came back, or this subscriber fell behind), `load` gets a
+/// resync event for `resync_id` instead, so the subscriber receives the current state.
 pub fn changes<T, F, Fut>(
     ctx: &Context<'_>,
     entity: &'static str,
     keep: impl Fn(&service::events::Event) -> bool + Send + Sync + 'static,
+    resync_id: Option<uuid::Uuid>,
     load: F,
 ) -> async_graphql::Result<impl Stream<Item = T>>
 where
@@ -232,10 +247,26 @@ where
     let scope = ctx.scope()?.clone();
     let tenant = scope.tenant_id()?;
     let rx = ctx.data::<EventHub>()?.subscribe();
+    let resync = move || {
+        resync_id.map(|id| {
+            std::sync::Arc::new(service::events::Event {
+                tenant_id: tenant,
+                entity: entity.to_string(),
+                id,
+                op: service::events::ChangeOp::Updated,
+                parent_id: None,
+                resync: true,
+            })
+        })
+    };
     Ok(BroadcastStream::new(rx).filter_map(move |event| {
         let (scope, load) = (scope.clone(), load.clone());
-        // A lagging receiver skips what it missed rather than failing the subscription.
-        let event = event.ok().filter(|e| e.tenant_id == tenant && e.entity == entity && keep(e));
+        let event = match event {
+            Ok(e) if e.resync => resync(),
+            Ok(e) => Some(e).filter(|e| e.tenant_id == tenant && e.entity == entity && keep(e)),
+            // A lagging receiver missed events: re-read rather than fail the subscription.
+            Err(_) => resync(),
+        };
         async move {
             let event = event?;
             let out = load(scope.clone(), event).await;

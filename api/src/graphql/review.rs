@@ -230,10 +230,61 @@ impl ReviewSubscription {
             ctx,
             "ingest_jobs",
             move |e| e.id == id,
+            Some(id),
             |scope, event| async move {
                 let job = ingest_jobs::get(&scope, event.id).await.ok();
                 Some(IngestJobEvent { op: event.op, id: event.id, ingest_job: job.map(IngestJob::from) })
             },
         )
+    }
+}
+
+#[derive(Default)]
+pub struct ReviewVerbs;
+
+#[async_graphql::Object]
+impl ReviewVerbs {
+    /// Ingest a CSV into a project's data records: give `file` (a multipart upload) or
+    /// `input.fileId` (a stored file). Returns the ingest at once; a worker does the rest, and
+    /// `ingestJobProgress(id)` follows it: pending → processing → queued_for_vec → vectorizing →
+    /// completed, with saved and skipped counts (by reason in `skippedDetails`).
+    async fn ingest_csv(
+        &self,
+        ctx: &Context<'_>,
+        input: service::review::ingest::IngestCsvInput,
+        file: Option<async_graphql::Upload>,
+    ) -> Result<IngestJob> {
+        let scope = ctx.scope()?;
+        let stored = match (&file, input.file_id) {
+            (Some(upload), None) => {
+                super::files::store_upload(
+                    ctx,
+                    upload,
+                    None,
+                    None,
+                    None,
+                    entity::sea_orm_active_enums::FileVisibility::Private,
+                )
+                .await?
+            }
+            (None, Some(id)) => service::files::readable(scope, id).await?,
+            _ => {
+                return Err(
+                    service::ServiceError::bad_input("file", "give either file (an upload) or input.fileId").into()
+                )
+            }
+        };
+        Ok(service::review::ingest::start(scope, input, stored).await?.into())
+    }
+
+    /// Cancel an ingest that has not ended; the worker stops at its next batch of rows.
+    async fn cancel_ingest_job(&self, ctx: &Context<'_>, id: Uuid) -> Result<IngestJob> {
+        Ok(service::review::ingest::cancel(ctx.scope()?, id).await?.into())
+    }
+
+    /// Compute a project's analytics (counts and Likert averages) in the background; follow it
+    /// with the analytics job's `status` and `processedCount`.
+    async fn run_analytics(&self, ctx: &Context<'_>, project_id: Uuid) -> Result<AnalyticsJob> {
+        Ok(service::review::analytics::start(ctx.scope()?, project_id).await?.into())
     }
 }

@@ -340,6 +340,13 @@ impl JobVerbs {
         Ok(service::queue::cancel(ctx.scope()?, id).await?.into())
     }
 
+    /// Run a pending (or failed) execution: a worker sends its task to the configured model
+    /// (ATLAS_LLM_URL), streams the answer into the task's output (`taskOutput`) and records
+    /// tokens, cost and duration; `executionUpdated(id)` follows it.
+    async fn start_execution(&self, ctx: &Context<'_>, id: Uuid) -> Result<Execution> {
+        Ok(service::work::execution::start(ctx.scope()?, id).await?.into())
+    }
+
     /// Run a failed or cancelled job again, from its first attempt.
     async fn retry_job(&self, ctx: &Context<'_>, id: Uuid) -> Result<Job> {
         Ok(service::queue::retry(ctx.scope()?, id).await?.into())
@@ -390,7 +397,7 @@ impl WorkSubscription {
         let keep = move |e: &service::events::Event| {
             id.is_none_or(|want| want == e.id) && project_id.is_none_or(|p| Some(p) == e.parent_id)
         };
-        changes(ctx, "tasks", keep, |scope, event| async move {
+        changes(ctx, "tasks", keep, id, |scope, event| async move {
             let task = match event.op {
                 ChangeOp::Deleted => None,
                 _ => tasks::get(&scope, event.id).await.ok(),
@@ -406,6 +413,7 @@ impl WorkSubscription {
             ctx,
             "jobs",
             move |e| e.id == id,
+            Some(id),
             |scope, event| async move {
                 let job = jobs::get(&scope, event.id).await.ok();
                 Some(JobEvent { op: event.op, id: event.id, job: job.map(Job::from) })
@@ -423,24 +431,38 @@ impl WorkSubscription {
     ) -> Result<impl Stream<Item = TaskOutput>> {
         authorise(ctx).await?;
         // Listen first, then replay what is already written: nothing falls in between, and the
-        // sequence numbers drop what arrives twice.
+        // sequence numbers drop what arrives twice. After missed events, re-read from the last seen.
+        let last = std::sync::Arc::new(std::sync::atomic::AtomicI64::new(from_seq - 1));
+        let seen = last.clone();
         let live = changes(
             ctx,
             "task_output",
             move |e| e.parent_id == Some(task_id),
-            |scope, event| async move { task_output::get(&scope, event.id).await.ok() },
+            Some(task_id),
+            move |scope, event| {
+                let seen = seen.clone();
+                async move {
+                    if event.resync {
+                        let from = seen.load(std::sync::atomic::Ordering::Relaxed) + 1;
+                        service::work::task_output_since(&scope, task_id, from).await.ok()
+                    } else {
+                        task_output::get(&scope, event.id).await.ok().map(|c| vec![c])
+                    }
+                }
+            },
         )?;
         let scope = ctx.scope()?;
         let backlog = service::work::task_output_since(scope, task_id, from_seq).await?;
         scope.finish(false).await?;
-        let mut last = from_seq - 1;
-        Ok(futures_util::stream::iter(backlog).chain(live).filter_map(move |chunk| {
-            let next = (chunk.seq > last).then(|| {
-                last = chunk.seq;
-                TaskOutput::from(chunk)
-            });
-            async move { next }
-        }))
+        Ok(futures_util::stream::iter(vec![backlog]).chain(live).flat_map(futures_util::stream::iter).filter_map(
+            move |chunk| {
+                let next = (chunk.seq > last.load(std::sync::atomic::Ordering::Relaxed)).then(|| {
+                    last.store(chunk.seq, std::sync::atomic::Ordering::Relaxed);
+                    TaskOutput::from(chunk)
+                });
+                async move { next }
+            },
+        ))
     }
 
     /// One execution as it runs: status, tokens, cost, duration.
@@ -450,6 +472,7 @@ impl WorkSubscription {
             ctx,
             "executions",
             move |e| e.id == id,
+            Some(id),
             |scope, event| async move {
                 let execution = executions::get(&scope, event.id).await.ok();
                 Some(ExecutionEvent { op: event.op, id: event.id, execution: execution.map(Execution::from) })
@@ -469,6 +492,7 @@ impl WorkSubscription {
             ctx,
             "jobs",
             |_| true,
+            None,
             move |scope, event| {
                 let (job_types, statuses) = (job_types.clone(), statuses.clone());
                 async move {

@@ -10,16 +10,33 @@ pub struct Worker(Child);
 
 impl Worker {
     pub fn start(app: &TestApp, args: &[&str]) -> Self {
+        Self::start_with_env(app, args, &[])
+    }
+
+    pub fn start_with_env(app: &TestApp, args: &[&str], env: &[(&str, &str)]) -> Self {
         let child = Command::new(env!("CARGO_BIN_EXE_atlas"))
             .arg("worker")
             .args(args)
             .env("DATABASE_URL", &app.config.database_url)
             .env("DIRECT_URL", &app.config.direct_url)
+            .env("ATLAS_STORAGE_URL", &app.config.storage_url)
             .env("ATLAS_LOG", "warn")
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .spawn()
             .expect("start a worker");
         Worker(child)
+    }
+
+    /// The most memory the process has held at once (VmHWM), in bytes.
+    pub fn peak_rss(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.0.id())).unwrap_or_default();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            .map(|kb| kb * 1024)
+            .expect("VmHWM of the worker")
     }
 
     pub fn kill9(&mut self) {

@@ -137,6 +137,39 @@ impl TestApp {
         resp.json().await.expect("json body")
     }
 
+    /// A GraphQL multipart request carrying one file as variable `file`.
+    pub async fn upload(
+        &self,
+        user: &TestUser,
+        tenant: Uuid,
+        query: &str,
+        mut variables: Value,
+        file: FilePart,
+    ) -> Value {
+        let FilePart { name: file_name, content_type, body } = file;
+        let file_var = "file";
+        variables[file_var] = Value::Null;
+        let operations = json!({ "query": query, "variables": variables });
+        let map = json!({ "0": [format!("variables.{file_var}")] });
+        let part = reqwest::multipart::Part::stream(body).file_name(file_name).mime_str(content_type).expect("mime");
+        let form = reqwest::multipart::Form::new()
+            .text("operations", operations.to_string())
+            .text("map", map.to_string())
+            .part("0", part);
+        let resp = self
+            .client
+            .post(format!("{}/graphql", self.base))
+            .header("authorization", format!("Bearer {}", user.token))
+            .header("x-tenant-id", tenant.to_string())
+            .multipart(form)
+            .send()
+            .await
+            .expect("upload request");
+        let status = resp.status();
+        assert!(status.as_u16() < 500, "server error {status}");
+        resp.json().await.expect("json body")
+    }
+
     /// SQL statements this server has sent so far, read from its Prometheus endpoint.
     pub async fn statements(&self) -> u64 {
         let text = self
@@ -178,6 +211,19 @@ pub fn code(res: &Value) -> &str {
 pub fn data<'a>(res: &'a Value, path: &str) -> &'a Value {
     assert!(res.get("errors").is_none(), "unexpected errors: {res}");
     path.split('.').fold(&res["data"], |v, k| &v[k])
+}
+
+/// A file for `TestApp::upload`.
+pub struct FilePart {
+    pub name: String,
+    pub content_type: &'static str,
+    pub body: reqwest::Body,
+}
+
+impl FilePart {
+    pub fn new(name: &str, content_type: &'static str, body: impl Into<reqwest::Body>) -> Self {
+        Self { name: name.to_string(), content_type, body: body.into() }
+    }
 }
 
 pub fn id(v: &Value) -> Uuid {

@@ -1,5 +1,8 @@
 //! Review (Operations Tools, seed 003): data records, Likert scores, ingest and analytics jobs,
 //! bonus windows. Records are written by members; windows are set by admins.
+pub mod analytics;
+pub mod ingest;
+
 use async_graphql::MaybeUndefined;
 use entity::sea_orm_active_enums::{AnalyticsStatus, IngestStatus, RecordCategory, RecordType};
 use sea_orm::prelude::DateTimeWithTimeZone;

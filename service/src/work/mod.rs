@@ -1,6 +1,8 @@
 //! Work: projects (seeds 003 + 004), tasks with subtasks (seeds 002 + 004), agents, executions,
 //! streamed task output, the job queue's rows and workflows. Reading needs any active role;
 //! each entity names the role its writes need.
+pub mod execution;
+
 use async_graphql::MaybeUndefined;
 use entity::sea_orm_active_enums::{
     AgentType, ExecutionStatus, JobStatus, MemberRole, TaskPriority, TaskStatus, WorkflowStatus,
