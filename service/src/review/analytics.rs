@@ -148,7 +148,7 @@ async fn compute(scope: &Scope, run: &analytics_jobs::Model) -> Result<serde_jso
                    coalesce(sum(l.quality_score) FILTER (WHERE l.llm_model IS NOT NULL), 0)::bigint AS lq \
                  FROM data_records r LEFT JOIN likert_scores l ON l.tenant_id = r.tenant_id AND l.record_id = r.id \
                  WHERE r.tenant_id = $1 AND r.project_id = $2 AND r.id > $3 \
-                 GROUP BY r.id ORDER BY r.id LIMIT $4",
+                 GROUP BY r.tenant_id, r.id ORDER BY r.id LIMIT $4",
                 [run.tenant_id.into(), run.project_id.into(), after.into(), BATCH.into()],
             ))
             .await?
