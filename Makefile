@@ -21,11 +21,12 @@ endif
 # instead of rebuilding dependencies with different feature sets.
 ATLAS := target/debug/atlas
 
-.PHONY: help build db db-stop assets migrate run test entities schema check-generated lint fmt
+.PHONY: help build db db-stop assets migrate run test bench entities schema check-generated lint fmt
 
 help:
 	@echo "make run      serve GraphQL + GraphiQL on http://127.0.0.1:8080/graphql (local database)"
 	@echo "make test     run every test against a real PostgreSQL"
+	@echo "make bench    measure the job queue and subscriptions (release build; writes bench/results/)"
 	@echo "make db | db-stop | migrate | entities | schema | check-generated | lint | fmt"
 
 build:
@@ -51,6 +52,12 @@ run: db assets build
 test: db assets build
 	@DATABASE_URL='$(TEST_DATABASE_URL)' DIRECT_URL='$(TEST_DIRECT_URL)' $(ATLAS) migrate
 	@scripts/test.sh
+
+# Benchmarks run a release build against the local database (in a tenant of their own).
+bench: db
+	@cargo build --release -p api --bin atlas --example bench_queue
+	@target/release/atlas migrate
+	@ulimit -n 8192 && target/release/examples/bench_queue
 
 # Generated artefacts: entity/ from the migrations, schema.graphql from the api crate.
 entities:
