@@ -28,6 +28,9 @@ pub struct Config {
     pub max_upload_bytes: u64,
     /// The URL clients reach this server at, for signed download links.
     pub public_url: String,
+    /// Names this server's database sessions (`pg_stat_activity.application_name`); the LISTEN
+    /// session gets `-events` appended.
+    pub application_name: String,
 }
 
 /// Local development defaults: the database `scripts/db.sh` creates.
@@ -79,6 +82,7 @@ impl Config {
             max_upload_bytes: parsed("ATLAS_MAX_UPLOAD_BYTES", 2 << 30)?,
             public_url: var("ATLAS_PUBLIC_URL")
                 .unwrap_or_else(|| format!("http://{}", var("ATLAS_BIND").unwrap_or_else(|| "127.0.0.1:8080".into()))),
+            application_name: var("ATLAS_APPLICATION_NAME").unwrap_or_else(|| "atlas".into()),
         })
     }
 

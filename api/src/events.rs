@@ -15,18 +15,24 @@ pub struct EventHub {
 }
 
 impl EventHub {
-    /// Start listening on `url`; reconnects with a short pause whenever the connection drops.
-    pub fn spawn(url: String, metrics: Arc<Metrics>) -> Self {
+    /// Start listening on `url`, waiting (up to 10 s) for the first LISTEN so that no subscription
+    /// is accepted before events can reach it; reconnects whenever the connection drops.
+    pub async fn spawn(url: String, metrics: Arc<Metrics>) -> Self {
         let (tx, _) = broadcast::channel(4096);
         let hub = Self { tx: tx.clone() };
+        let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
         tokio::spawn(async move {
+            let mut ready = Some(ready_tx);
             loop {
-                if let Err(e) = listen(&url, &tx, &metrics).await {
+                if let Err(e) = listen(&url, &tx, &metrics, &mut ready).await {
                     tracing::warn!(error = %e, "event listener lost its connection; reconnecting");
                 }
                 tokio::time::sleep(Duration::from_millis(500)).await;
             }
         });
+        if tokio::time::timeout(Duration::from_secs(10), ready_rx).await.is_err() {
+            tracing::warn!("the event listener is not connected yet; subscriptions wait for it");
+        }
         hub
     }
 
@@ -35,12 +41,20 @@ impl EventHub {
     }
 }
 
-async fn listen(url: &str, tx: &broadcast::Sender<Arc<Event>>, metrics: &Metrics) -> Result<(), sea_orm::sqlx::Error> {
+async fn listen(
+    url: &str,
+    tx: &broadcast::Sender<Arc<Event>>,
+    metrics: &Metrics,
+    ready: &mut Option<tokio::sync::oneshot::Sender<()>>,
+) -> Result<(), sea_orm::sqlx::Error> {
     let mut listener = PgListener::connect(url).await?;
     listener.listen(CHANNEL).await?;
-    // Whatever was notified while no connection listened is lost: subscribers re-read their
-    // current state (sent on the first connection too, where nobody is subscribed yet).
-    drop(tx.send(Arc::new(Event::resync())));
+    match ready.take() {
+        Some(first) => drop(first.send(())),
+        // A reconnection: whatever was notified while nobody listened is lost, so subscribers
+        // re-read their current state.
+        None => drop(tx.send(Arc::new(Event::resync()))),
+    }
     loop {
         // `recv` would reconnect by itself and hide the gap; `try_recv` reports it.
         let Some(note) = listener.try_recv().await? else {

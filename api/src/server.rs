@@ -54,7 +54,9 @@ pub async fn state(config: Config) -> Result<AppState, String> {
     service::secrets::configure(&config.secret_key);
     let metrics = Arc::new(Metrics::default());
     let db = connect(&config, metrics.clone()).await?;
-    let events = EventHub::spawn(config.database_url.clone(), metrics.clone());
+    let sep = if config.database_url.contains('?') { '&' } else { '?' };
+    let listen_url = format!("{}{sep}application_name={}-events", config.database_url, config.application_name);
+    let events = EventHub::spawn(listen_url, metrics.clone()).await;
     let storage = Arc::new(service::storage::Storage::open(&config.storage_url)?);
     Ok(AppState {
         schema: build_schema(&config, Some(Runtime { events, storage: storage.clone() })),
@@ -78,6 +80,7 @@ pub fn run(state: AppState, listener: std::net::TcpListener) -> std::io::Result<
             .route("/health", web::get().to(health))
             .route("/health/db", web::get().to(health_db))
             .route("/health/storage", web::get().to(health_storage))
+            .route("/files/{token}", web::get().to(download))
             .route("/metrics", web::get().to(metrics))
     })
     .workers(workers)
@@ -107,6 +110,91 @@ async fn health_storage(state: web::Data<AppState>) -> HttpResponse {
             HttpResponse::ServiceUnavailable().json(serde_json::json!({ "status": "unavailable" }))
         }
     }
+}
+
+/// A file download through a link signed by `File.downloadUrl` (local store): the token names
+/// the object, its tenant and its expiry; no other credentials are needed, as with a presigned URL.
+/// Serves one byte range (`Range: bytes=a-b`) when asked.
+async fn download(req: HttpRequest, token: web::Path<String>, state: web::Data<AppState>) -> HttpResponse {
+    Metrics::inc(&state.metrics.http_requests);
+    let plain = |status: StatusCode, msg: &str, code: &str| {
+        HttpResponse::build(status)
+            .json(serde_json::json!({ "errors": [{ "message": msg, "extensions": { "code": code } }] }))
+    };
+    let now = chrono::Utc::now().timestamp();
+    let claims = match service::files::verify_download(&state.config.secret_key, &token, now) {
+        Ok(c) => c,
+        Err(e) => return plain(StatusCode::FORBIDDEN, &e.message(), e.code()),
+    };
+    let size = match state.storage.size(&claims.k).await {
+        Ok(size) => size,
+        Err(e) if e.code() == "NOT_FOUND" => {
+            return plain(StatusCode::NOT_FOUND, "the file no longer exists", "NOT_FOUND")
+        }
+        Err(e) => return plain(StatusCode::SERVICE_UNAVAILABLE, &e.message(), e.code()),
+    };
+    let range = match header_str(&req, "range").map(|r| parse_range(r, size)) {
+        None => None,
+        Some(Some(r)) => Some(r),
+        Some(None) => {
+            return HttpResponse::RangeNotSatisfiable()
+                .insert_header((header::CONTENT_RANGE, format!("bytes */{size}")))
+                .finish()
+        }
+    };
+    let body = match state.storage.stream_range(&claims.k, range.clone()).await {
+        Ok(b) => b,
+        Err(e) => return plain(StatusCode::SERVICE_UNAVAILABLE, &e.message(), e.code()),
+    };
+    let ascii: String =
+        claims.n.chars().map(|c| if c.is_ascii_graphic() && c != '"' && c != '\\' { c } else { '_' }).collect();
+    let encoded: String = claims
+        .n
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    let mut res = match &range {
+        Some(r) => {
+            let mut res = HttpResponse::PartialContent();
+            res.insert_header((header::CONTENT_RANGE, format!("bytes {}-{}/{size}", r.start, r.end - 1)));
+            res
+        }
+        None => HttpResponse::Ok(),
+    };
+    let len = range.as_ref().map(|r| r.end - r.start).unwrap_or(size);
+    res.insert_header((header::CONTENT_TYPE, claims.c.clone()))
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}"),
+        ))
+        .insert_header((header::ACCEPT_RANGES, "bytes"))
+        .insert_header((header::CACHE_CONTROL, "private, no-store"))
+        .no_chunking(len)
+        .streaming(body)
+}
+
+/// One range of `bytes=a-b`, `bytes=a-` or `bytes=-n`, within `size`; None when unsatisfiable.
+fn parse_range(value: &str, size: u64) -> Option<std::ops::Range<u64>> {
+    let spec = value.trim().strip_prefix("bytes=")?;
+    if spec.contains(',') {
+        return None; // one range only
+    }
+    let (a, b) = spec.split_once('-')?;
+    let (start, end) = match (a.trim(), b.trim()) {
+        ("", n) => {
+            let n: u64 = n.parse().ok()?;
+            (size.saturating_sub(n), size)
+        }
+        (a, "") => (a.parse().ok()?, size),
+        (a, b) => (a.parse().ok()?, b.parse::<u64>().ok()?.saturating_add(1).min(size)),
+    };
+    (start < end && start < size).then_some(start..end)
 }
 
 async fn metrics(state: web::Data<AppState>) -> HttpResponse {

@@ -45,6 +45,7 @@ pub mod reviews;
 pub mod sea_orm_active_enums;
 pub mod space_members;
 pub mod spaces;
+pub mod storage_garbage;
 pub mod suggestions;
 pub mod system_settings;
 pub mod task_output;

@@ -42,6 +42,7 @@ pub use super::publish_events::Entity as PublishEvents;
 pub use super::reviews::Entity as Reviews;
 pub use super::space_members::Entity as SpaceMembers;
 pub use super::spaces::Entity as Spaces;
+pub use super::storage_garbage::Entity as StorageGarbage;
 pub use super::suggestions::Entity as Suggestions;
 pub use super::system_settings::Entity as SystemSettings;
 pub use super::task_output::Entity as TaskOutput;

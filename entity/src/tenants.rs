@@ -105,6 +105,8 @@ pub enum Relation {
     SpaceMembers,
     #[sea_orm(has_many = "super::spaces::Entity")]
     Spaces,
+    #[sea_orm(has_many = "super::storage_garbage::Entity")]
+    StorageGarbage,
     #[sea_orm(has_many = "super::suggestions::Entity")]
     Suggestions,
     #[sea_orm(has_many = "super::system_settings::Entity")]
@@ -312,6 +314,12 @@ impl Related<super::space_members::Entity> for Entity {
 impl Related<super::spaces::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::Spaces.def()
+    }
+}
+
+impl Related<super::storage_garbage::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::StorageGarbage.def()
     }
 }
 

@@ -124,6 +124,11 @@ const CONSTRAINTS: &[(&str, &str, &str)] = &[
     ("space_members_space_user_key", "userId", "this user is already a member of the space"),
     ("folders_sibling_name_key", "name", "a folder with this name already exists here"),
     ("folders_name_format", "name", "a folder name is 1-255 characters without '/'"),
+    ("folders_no_cycle", "parentId", "a folder cannot move into itself or one of its subfolders"),
+    ("folders_parent_same_space", "parentId", "a folder's parent must be in the same space"),
+    ("folders_parent_fkey", "parentId", "no such parent folder in this tenant"),
+    ("files_folder_fkey", "folderId", "no such folder in this tenant"),
+    ("files_space_fkey", "spaceId", "no such space in this tenant"),
     ("files_folder_name_key", "name", "a file with this name already exists here; upload a new version instead"),
     ("files_name_format", "name", "a file name is 1-255 characters without '/'"),
     ("file_versions_file_version_key", "version", "this version of the file already exists"),
@@ -171,8 +176,9 @@ fn from_sqlx(err: &sqlx::Error) -> Option<ServiceError> {
         "22P02" | "22001" | "22003" | "22007" | "22008" => {
             ServiceError::BadInput { field: None, message: db.message().to_string() }
         }
-        // Row-level security refused the write: the row belongs to another tenant.
-        "42501" => ServiceError::Forbidden("not allowed in this tenant".into()),
+        // Row-level security refused the write: the row belongs to another tenant, or (files)
+        // the caller may see it but not change it.
+        "42501" => ServiceError::Forbidden("you may not change this here".into()),
         _ => return None,
     })
 }

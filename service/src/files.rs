@@ -32,6 +32,8 @@ crate::crud! {
     }
     update UpdateFolderInput {
         name: Option<String>,
+        /// Move the folder (null: to the top of its space); its subtree's paths follow.
+        parent_id: MaybeUndefined<Uuid>,
     }
     roles write Member, delete Member;
     events parent space_id;
@@ -347,6 +349,7 @@ pub async fn can_read(scope: &Scope, file: &entity::files::Model) -> Result<bool
 }
 
 /// A file the caller may read; one they may not is reported as not found, like another tenant's.
+/// (Row-level security already hides it; the check here keeps that true for system scopes too.)
 pub async fn readable(scope: &Scope, id: Uuid) -> Result<entity::files::Model> {
     let file = files::get(scope, id).await?;
     if can_read(scope, &file).await? {
@@ -354,4 +357,162 @@ pub async fn readable(scope: &Scope, id: Uuid) -> Result<entity::files::Model> {
     } else {
         Err(ServiceError::not_found("file", id))
     }
+}
+
+/// What a signed download link grants: one stored object of one tenant, until `exp`.
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, PartialEq)]
+pub struct DownloadClaims {
+    /// Tenant.
+    pub t: Uuid,
+    /// Object key.
+    pub k: String,
+    /// File name, for Content-Disposition.
+    pub n: String,
+    /// Content type.
+    pub c: String,
+    /// Expiry, Unix seconds.
+    pub e: i64,
+}
+
+type HmacSha256 = hmac::Hmac<sha2::Sha256>;
+
+fn mac(secret: &str) -> HmacSha256 {
+    use hmac::Mac;
+    // A key of its own, derived from the server secret, so download links sign nothing else.
+    let key = <sha2::Sha256 as sha2::Digest>::digest(format!("atlas-download-url\0{secret}").as_bytes());
+    HmacSha256::new_from_slice(&key).unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"))
+}
+
+/// `payload.signature`, both base64url.
+pub fn sign_download(secret: &str, claims: &DownloadClaims) -> String {
+    use base64::Engine;
+    use hmac::Mac;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let payload = b64.encode(serde_json::to_vec(claims).unwrap_or_default());
+    let mut m = mac(secret);
+    m.update(payload.as_bytes());
+    format!("{payload}.{}", b64.encode(m.finalize().into_bytes()))
+}
+
+/// The claims of a genuine, unexpired token whose key lies in its own tenant.
+pub fn verify_download(secret: &str, token: &str, now: i64) -> Result<DownloadClaims> {
+    use base64::Engine;
+    use hmac::Mac;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let refused = |why: &str| ServiceError::Forbidden(format!("this download link is {why}"));
+    let (payload, sig) = token.split_once('.').ok_or_else(|| refused("malformed"))?;
+    let sig = b64.decode(sig).map_err(|_| refused("malformed"))?;
+    let mut m = mac(secret);
+    m.update(payload.as_bytes());
+    m.verify_slice(&sig).map_err(|_| refused("not genuine"))?;
+    let claims: DownloadClaims = serde_json::from_slice(&b64.decode(payload).map_err(|_| refused("malformed"))?)
+        .map_err(|_| refused("malformed"))?;
+    if claims.e < now {
+        return Err(refused("expired"));
+    }
+    if !claims.k.starts_with(&format!("tenants/{}/", claims.t)) {
+        return Err(refused("not for this tenant"));
+    }
+    Ok(claims)
+}
+
+/// Where to download `key` (a version of `file`) for `expires`: the store's own presigned URL
+/// (S3), or Atlas's `/files/{token}` route (local store). The caller has already read the row,
+/// so visibility was checked by the database.
+pub async fn download_url(
+    storage: &Storage,
+    secret: &str,
+    public_url: &str,
+    file: &entity::files::Model,
+    key: &str,
+    content_type: &str,
+    expires: std::time::Duration,
+) -> Result<String> {
+    if let Some(url) = storage.presigned_url(key, expires).await? {
+        return Ok(url);
+    }
+    let claims = DownloadClaims {
+        t: file.tenant_id,
+        k: key.to_string(),
+        n: file.name.clone(),
+        c: content_type.to_string(),
+        e: chrono::Utc::now().timestamp() + expires.as_secs() as i64,
+    };
+    Ok(format!("{}/files/{}", public_url.trim_end_matches('/'), sign_download(secret, &claims)))
+}
+
+/// STORAGE_GC: removes from the store the objects of deleted versions (queued by a trigger), and
+/// objects no version refers to that are older than `min_age_s` (leftovers of a crash between
+/// writing an object and committing its row).
+pub struct StorageGc {
+    pub storage: Arc<Storage>,
+}
+
+impl crate::queue::JobHandler for StorageGc {
+    fn job_type(&self) -> &'static str {
+        "STORAGE_GC"
+    }
+
+    async fn run(
+        &self,
+        ctx: &crate::queue::JobContext,
+    ) -> std::result::Result<serde_json::Value, crate::queue::JobError> {
+        let scope = &ctx.scope;
+        let tenant = scope.tenant_id()?;
+        let mut removed = 0;
+        loop {
+            let rows = {
+                let tx = scope.tx().await?;
+                tx.query_all_raw(Statement::from_sql_and_values(
+                    DbBackend::Postgres,
+                    "SELECT id, storage_key FROM storage_garbage WHERE tenant_id = $1 ORDER BY created_at LIMIT 100",
+                    [tenant.into()],
+                ))
+                .await?
+            };
+            if rows.is_empty() {
+                break;
+            }
+            for r in &rows {
+                let id: Uuid = r.try_get("", "id").map_err(ServiceError::from)?;
+                let key: String = r.try_get("", "storage_key").map_err(ServiceError::from)?;
+                // A key still used by another version (never, as keys are fresh) is kept.
+                if !referenced(scope, tenant, &key).await? {
+                    self.storage.delete(&key).await?;
+                    removed += 1;
+                }
+                let tx = scope.tx().await?;
+                tx.execute_raw(Statement::from_sql_and_values(
+                    DbBackend::Postgres,
+                    "DELETE FROM storage_garbage WHERE tenant_id = $1 AND id = $2",
+                    [tenant.into(), id.into()],
+                ))
+                .await?;
+            }
+            scope.finish(true).await?;
+        }
+        let min_age = ctx.job.input.get("min_age_s").and_then(|v| v.as_i64()).unwrap_or(3600);
+        let cutoff = chrono::Utc::now() - chrono::Duration::seconds(min_age);
+        let mut orphans = 0;
+        for (key, modified) in self.storage.list(&format!("tenants/{tenant}/objects/")).await? {
+            if modified < cutoff && !referenced(scope, tenant, &key).await? {
+                self.storage.delete(&key).await?;
+                orphans += 1;
+            }
+        }
+        Ok(serde_json::json!({ "removed": removed, "orphans": orphans }))
+    }
+}
+
+async fn referenced(scope: &Scope, tenant: Uuid, key: &str) -> Result<bool> {
+    let tx = scope.tx().await?;
+    let row = tx
+        .query_one_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT 1 FROM file_versions WHERE tenant_id = $1 AND storage_key = $2 \
+             UNION ALL SELECT 1 FROM files WHERE tenant_id = $1 AND storage_key = $2 LIMIT 1",
+            [tenant.into(), key.into()],
+        ))
+        .await?;
+    Ok(row.is_some())
 }

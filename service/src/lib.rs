@@ -33,7 +33,8 @@ pub fn job_handlers(
     llm: work::execution::LlmConfig,
 ) -> queue::Registry {
     queue::diagnostics::registry()
-        .register(review::ingest::IngestCsv { storage })
+        .register(review::ingest::IngestCsv { storage: storage.clone() })
+        .register(files::StorageGc { storage })
         .register(embedding::Embed { embedder })
         .register(review::analytics::Analytics)
         .register(work::execution::Execution::new(llm))

@@ -132,6 +132,20 @@ impl Storage {
         Ok(got.into_stream().map_err(std::io::Error::other).boxed())
     }
 
+    /// Bytes `range` of the object (all of it when None), as a stream.
+    pub async fn stream_range(
+        &self,
+        key: &str,
+        range: Option<std::ops::Range<u64>>,
+    ) -> Result<BoxStream<'static, std::io::Result<Bytes>>> {
+        let opts = object_store::GetOptions { range: range.map(Into::into), ..Default::default() };
+        let got = self.store.get_opts(&Path::from(key), opts).await.map_err(|e| match e {
+            object_store::Error::NotFound { .. } => ServiceError::not_found("stored object", key),
+            e => unavailable(e),
+        })?;
+        Ok(got.into_stream().map_err(std::io::Error::other).boxed())
+    }
+
     /// The object as an `AsyncRead`.
     pub async fn reader(&self, key: &str) -> Result<impl AsyncRead + Send + Unpin + 'static> {
         Ok(tokio_util::io::StreamReader::new(self.stream(key).await?))
@@ -142,7 +156,11 @@ impl Storage {
     }
 
     pub async fn size(&self, key: &str) -> Result<u64> {
-        Ok(self.store.head(&Path::from(key)).await.map_err(unavailable)?.size)
+        match self.store.head(&Path::from(key)).await {
+            Ok(meta) => Ok(meta.size),
+            Err(object_store::Error::NotFound { .. }) => Err(ServiceError::not_found("stored object", key)),
+            Err(e) => Err(unavailable(e)),
+        }
     }
 
     /// Remove an object; one that is already gone counts as removed.

@@ -33,7 +33,6 @@ object! {
         content_type: String,
         size: i64,
         sha256: Option<String>,
-        storage_key: Option<String>,
         visibility: FileVisibility,
         current_version: i32,
         created_at: DateTime<FixedOffset>,
@@ -50,7 +49,6 @@ object! {
         content_type: String,
         size: i64,
         sha256: Option<String>,
-        storage_key: Option<String>,
         created_by: Option<Uuid>,
         created_at: DateTime<FixedOffset>,
         updated_at: DateTime<FixedOffset>,
@@ -111,12 +109,56 @@ complex! {
     async fn space(&self, ctx: &Context<'_>) -> Result<Option<Space>> {
         one::<entity::spaces::Entity, _>(ctx, self.space_id).await
     }
+    /// A link that downloads the current version until it expires (`expiresIn` seconds,
+    /// 1 to 604800): presigned by the store for S3, else signed by Atlas (`/files/{token}`).
+    async fn download_url(&self, ctx: &Context<'_>, #[graphql(default = 3600)] expires_in: i32) -> Result<String> {
+        let file = service::files::files::get(ctx.scope()?, self.id).await?;
+        let key = file.storage_key.clone().ok_or_else(no_content)?;
+        download_url(ctx, &file, &key, &file.content_type, expires_in).await
+    }
+}
+
+fn no_content() -> async_graphql::Error {
+    async_graphql::Error::new("this file has no stored content").extend_with(|_, e| e.set("code", "NOT_FOUND"))
+}
+
+async fn download_url(
+    ctx: &Context<'_>,
+    file: &entity::files::Model,
+    key: &str,
+    content_type: &str,
+    expires_in: i32,
+) -> Result<String> {
+    if !(1..=604_800).contains(&expires_in) {
+        return Err(service::ServiceError::bad_input("expiresIn", "expiresIn is 1 to 604800 seconds").into());
+    }
+    let settings = ctx.data::<super::FileSettings>()?;
+    let storage = ctx.data::<std::sync::Arc<service::storage::Storage>>()?;
+    let expires = std::time::Duration::from_secs(expires_in as u64);
+    Ok(service::files::download_url(
+        storage,
+        &settings.signing_secret,
+        &settings.public_url,
+        file,
+        key,
+        content_type,
+        expires,
+    )
+    .await?)
 }
 
 #[ComplexObject]
 impl FileVersion {
     async fn file(&self, ctx: &Context<'_>) -> Result<Option<File>> {
         one::<entity::files::Entity, _>(ctx, Some(self.file_id)).await
+    }
+    /// A link that downloads this version until it expires (see `File.downloadUrl`).
+    async fn download_url(&self, ctx: &Context<'_>, #[graphql(default = 3600)] expires_in: i32) -> Result<String> {
+        let scope = ctx.scope()?;
+        let version = service::files::file_versions::get(scope, self.id).await?;
+        let file = service::files::files::get(scope, self.file_id).await?;
+        let key = version.storage_key.clone().ok_or_else(no_content)?;
+        download_url(ctx, &file, &key, &version.content_type, expires_in).await
     }
 }
 
@@ -200,7 +242,7 @@ pub(crate) async fn store_upload(
 ) -> Result<entity::files::Model> {
     let up = uploaded(ctx, file)?;
     let storage = ctx.data::<std::sync::Arc<service::storage::Storage>>()?;
-    let limit = ctx.data::<super::UploadLimit>()?.0;
+    let limit = ctx.data::<super::FileSettings>()?.max_upload_bytes;
     let input = service::files::UploadInput {
         space_id,
         folder_id,

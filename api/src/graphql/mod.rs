@@ -152,9 +152,13 @@ pub struct Runtime {
     pub storage: std::sync::Arc<service::storage::Storage>,
 }
 
-/// Upload limits, for resolvers that take a file.
-#[derive(Clone, Copy)]
-pub struct UploadLimit(pub u64);
+/// What file resolvers need: the upload limit, and what signs download links.
+#[derive(Clone)]
+pub struct FileSettings {
+    pub max_upload_bytes: u64,
+    pub signing_secret: String,
+    pub public_url: String,
+}
 
 pub fn build_schema(config: &Config, runtime: Option<Runtime>) -> AtlasSchema {
     let mut builder = Schema::build(Query::default(), Mutation::default(), Subscription::default())
@@ -164,7 +168,11 @@ pub fn build_schema(config: &Config, runtime: Option<Runtime>) -> AtlasSchema {
         .limit_directives(20)
         .extension(AliasLimit(config.max_aliases));
     if let Some(rt) = runtime {
-        builder = builder.data(rt.events).data(rt.storage).data(UploadLimit(config.max_upload_bytes));
+        builder = builder.data(rt.events).data(rt.storage).data(FileSettings {
+            max_upload_bytes: config.max_upload_bytes,
+            signing_secret: config.secret_key.clone(),
+            public_url: config.public_url.clone(),
+        });
     }
     if !config.introspection {
         builder = builder.disable_introspection();

@@ -48,9 +48,11 @@ impl TestApp {
         Self::start_with(test_config()).await
     }
 
-    pub async fn start_with(config: Config) -> Self {
+    pub async fn start_with(mut config: Config) -> Self {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         let addr = listener.local_addr().expect("addr");
+        config.public_url = format!("http://{addr}");
+        config.application_name = format!("atlas-test-{}", addr.port());
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let server_config = config.clone();
         std::thread::spawn(move || {

@@ -1,0 +1,16 @@
+DROP TRIGGER IF EXISTS objects_gone ON file_versions;
+DROP FUNCTION IF EXISTS atlas_file_versions_gone();
+DROP TABLE IF EXISTS storage_garbage;
+DROP TRIGGER IF EXISTS folder_subtree ON folders;
+DROP TRIGGER IF EXISTS folder_path ON folders;
+DROP FUNCTION IF EXISTS atlas_folder_subtree(), atlas_folder_path();
+DROP POLICY IF EXISTS file_visible ON files;
+DROP POLICY IF EXISTS file_writable_update ON files;
+DROP POLICY IF EXISTS file_writable_delete ON files;
+DROP POLICY IF EXISTS file_visible ON file_versions;
+DROP POLICY IF EXISTS file_visible ON file_chunks;
+DROP POLICY IF EXISTS file_visible ON file_permissions;
+DROP POLICY IF EXISTS file_grant_insert ON file_permissions;
+DROP POLICY IF EXISTS file_grant_update ON file_permissions;
+DROP POLICY IF EXISTS file_grant_delete ON file_permissions;
+DROP FUNCTION IF EXISTS atlas_file_writable(uuid, uuid), atlas_file_granted(uuid, uuid, boolean), atlas_current_role();

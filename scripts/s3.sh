@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# A local S3-compatible server for the storage tests: moto in server mode (PyPI), installed into
+# .local/moto on first use, on 127.0.0.1:$ATLAS_S3_PORT with the bucket `atlas-test`.
+#   scripts/s3.sh start   install if needed, start if not running, create the bucket; prints the env
+#   scripts/s3.sh stop
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+dir="$root/.local/moto"
+port=${ATLAS_S3_PORT:-54333}
+pidfile="$root/.local/moto.pid"
+url="http://127.0.0.1:$port"
+
+case "${1:-start}" in
+  start)
+    if [[ ! -f "$dir/.installed" ]]; then
+      echo "s3: installing moto[server] into $dir" >&2
+      python3 -m pip install --quiet --disable-pip-version-check --target "$dir" 'moto[server]==5.1.22' >&2
+      touch "$dir/.installed"
+    fi
+    if ! curl -fs "$url/moto-api/" -o /dev/null 2>/dev/null; then
+      PYTHONPATH="$dir" nohup python3 -m moto.server -H 127.0.0.1 -p "$port" > "$root/.local/moto.log" 2>&1 &
+      echo $! > "$pidfile"
+      for _ in $(seq 1 100); do
+        curl -fs "$url/moto-api/" -o /dev/null 2>/dev/null && break
+        sleep 0.2
+      done
+    fi
+    curl -fs -X PUT "$url/atlas-test" -o /dev/null
+    echo "AWS_ENDPOINT=$url AWS_ALLOW_HTTP=true AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 ATLAS_TEST_S3_URL=s3://atlas-test"
+    ;;
+  stop)
+    [[ -f "$pidfile" ]] && kill "$(cat "$pidfile")" 2>/dev/null || true
+    rm -f "$pidfile"
+    ;;
+  *) echo "usage: scripts/s3.sh start|stop" >&2; exit 2 ;;
+esac
