@@ -248,6 +248,7 @@ async fn seed_demo(config: &Config) -> Result<(), String> {
                     repository_url: Some("https://github.com/example/atlas-demo".into()),
                     github_repo_id: None,
                     default_branch: "main".into(),
+                    guidelines_file_id: None,
                 },
             )
             .await

@@ -205,6 +205,26 @@ async fn suite(storage_url: &str, local: bool) {
     }
     assert!(worker.terminate());
 
+    // A project's guidelines PDF is a stored file the project refers to, not base64 in a column.
+    let res =
+        app.gql(&owner, Some(t), "mutation { createProject(input: { name: \"Reviews\" }) { id } }", json!({})).await;
+    let project = id(data(&res, "createProject.id"));
+    let pdf = b"%PDF-1.4\n% guidelines for reviewers\n".to_vec();
+    let res = app
+        .upload(
+            &owner,
+            t,
+            "mutation($p: UUID!, $file: Upload!) { uploadProjectGuidelines(projectId: $p, file: $file) { guidelines { name contentType downloadUrl } } }",
+            json!({ "p": project }),
+            FilePart::new("guidelines.pdf", "application/pdf", pdf.clone()),
+        )
+        .await;
+    let g = data(&res, "uploadProjectGuidelines.guidelines").clone();
+    assert_eq!(g["name"], "guidelines.pdf");
+    assert_eq!(g["contentType"], "application/pdf");
+    let got = app.client.get(g["downloadUrl"].as_str().unwrap()).send().await.unwrap().bytes().await.unwrap();
+    assert_eq!(got.as_ref(), pdf.as_slice());
+
     if local {
         signed_links(&app, &owner, t).await;
     }

@@ -46,6 +46,10 @@ pub enum Relation {
         on_delete = "Cascade"
     )]
     Folders,
+    #[sea_orm(has_many = "super::kb_documents::Entity")]
+    KbDocuments,
+    #[sea_orm(has_many = "super::projects::Entity")]
+    Projects,
     #[sea_orm(
         belongs_to = "super::spaces::Entity",
         from = "(Column::TenantId, Column::SpaceId)",
@@ -93,6 +97,18 @@ impl Related<super::file_versions::Entity> for Entity {
 impl Related<super::folders::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::Folders.def()
+    }
+}
+
+impl Related<super::kb_documents::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::KbDocuments.def()
+    }
+}
+
+impl Related<super::projects::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Projects.def()
     }
 }
 

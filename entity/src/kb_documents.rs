@@ -20,10 +20,19 @@ pub struct Model {
     pub created_by: Uuid,
     pub created_at: DateTimeWithTimeZone,
     pub updated_at: DateTimeWithTimeZone,
+    pub source_file_id: Option<Uuid>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {
+    #[sea_orm(
+        belongs_to = "super::files::Entity",
+        from = "(Column::TenantId, Column::SourceFileId)",
+        to = "(super::files::Column::TenantId, super::files::Column::Id)",
+        on_update = "NoAction",
+        on_delete = "SetNull"
+    )]
+    Files,
     #[sea_orm(has_many = "super::kb_chunks::Entity")]
     KbChunks,
     #[sea_orm(has_many = "super::kb_document_tags::Entity")]
@@ -44,6 +53,12 @@ pub enum Relation {
         on_delete = "NoAction"
     )]
     Users,
+}
+
+impl Related<super::files::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Files.def()
+    }
 }
 
 impl Related<super::kb_chunks::Entity> for Entity {

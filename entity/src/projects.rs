@@ -21,6 +21,7 @@ pub struct Model {
     pub default_branch: String,
     pub created_at: DateTimeWithTimeZone,
     pub updated_at: DateTimeWithTimeZone,
+    pub guidelines_file_id: Option<Uuid>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -33,6 +34,14 @@ pub enum Relation {
     Commits,
     #[sea_orm(has_many = "super::data_records::Entity")]
     DataRecords,
+    #[sea_orm(
+        belongs_to = "super::files::Entity",
+        from = "(Column::TenantId, Column::GuidelinesFileId)",
+        to = "(super::files::Column::TenantId, super::files::Column::Id)",
+        on_update = "NoAction",
+        on_delete = "SetNull"
+    )]
+    Files,
     #[sea_orm(has_many = "super::ingest_jobs::Entity")]
     IngestJobs,
     #[sea_orm(has_many = "super::tasks::Entity")]
@@ -76,6 +85,12 @@ impl Related<super::commits::Entity> for Entity {
 impl Related<super::data_records::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::DataRecords.def()
+    }
+}
+
+impl Related<super::files::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Files.def()
     }
 }
 

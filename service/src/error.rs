@@ -129,6 +129,8 @@ const CONSTRAINTS: &[(&str, &str, &str)] = &[
     ("folders_parent_fkey", "parentId", "no such parent folder in this tenant"),
     ("files_folder_fkey", "folderId", "no such folder in this tenant"),
     ("files_space_fkey", "spaceId", "no such space in this tenant"),
+    ("projects_guidelines_file_fkey", "guidelinesFileId", "no such file in this tenant"),
+    ("kb_documents_source_file_fkey", "sourceFileId", "no such file in this tenant"),
     ("files_folder_name_key", "name", "a file with this name already exists here; upload a new version instead"),
     ("files_name_format", "name", "a file name is 1-255 characters without '/'"),
     ("file_versions_file_version_key", "version", "this version of the file already exists"),

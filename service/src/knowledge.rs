@@ -1,4 +1,5 @@
 //! Knowledge: KB documents (slug unique per tenant), their chunks, tags, and notes in spaces.
+use async_graphql::MaybeUndefined;
 use entity::sea_orm_active_enums::KbStatus;
 use uuid::Uuid;
 
@@ -26,12 +27,15 @@ crate::crud! {
         body: String,
         #[graphql(default_with = "KbStatus::Draft")]
         status: KbStatus,
+        /// The uploaded file the document came from (seed 000's kb_uploads).
+        source_file_id: Option<Uuid>,
     }
     update UpdateKbDocumentInput {
         title: Option<String>,
         slug: Option<String>,
         body: Option<String>,
         status: Option<KbStatus>,
+        source_file_id: MaybeUndefined<Uuid>,
     }
     roles write Member, delete Manager;
     events none;

@@ -272,4 +272,22 @@ impl FileVerbs {
     ) -> Result<File> {
         Ok(store_upload(ctx, &file, space_id, folder_id, name, visibility).await?.into())
     }
+
+    /// Upload a project's guidelines (seed 003: a PDF reviewers read) and link it to the project;
+    /// stored as a file visible to the organisation, a new version when re-uploaded.
+    async fn upload_project_guidelines(
+        &self,
+        ctx: &Context<'_>,
+        project_id: Uuid,
+        file: async_graphql::Upload,
+    ) -> Result<super::work::Project> {
+        let scope = ctx.scope()?;
+        service::work::projects::get(scope, project_id).await?;
+        let stored = store_upload(ctx, &file, None, None, None, FileVisibility::Organization).await?;
+        let input = service::work::projects::UpdateProjectInput {
+            guidelines_file_id: async_graphql::MaybeUndefined::Value(stored.id),
+            ..Default::default()
+        };
+        Ok(service::work::projects::update(scope, project_id, input).await?.into())
+    }
 }

@@ -16,6 +16,7 @@ object! {
         slug: String,
         body: String,
         status: KbStatus,
+        source_file_id: Option<Uuid>,
         created_by: Uuid,
         created_at: DateTime<FixedOffset>,
         updated_at: DateTime<FixedOffset>,
@@ -76,6 +77,10 @@ complex! {
     }
     async fn author(&self, ctx: &Context<'_>) -> Result<Option<User>> {
         one::<entity::users::Entity, _>(ctx, Some(self.created_by)).await
+    }
+    /// The uploaded file the document came from, if any.
+    async fn source_file(&self, ctx: &Context<'_>) -> Result<Option<super::files::File>> {
+        one::<entity::files::Entity, _>(ctx, self.source_file_id).await
     }
 }
 

@@ -26,6 +26,7 @@ object! {
         repository_url: Option<String>,
         github_repo_id: Option<i64>,
         default_branch: String,
+        guidelines_file_id: Option<Uuid>,
         created_at: DateTime<FixedOffset>,
         updated_at: DateTime<FixedOffset>,
     }
@@ -46,6 +47,11 @@ complex! {
         one::<entity::users::Entity, _>(ctx, self.owner_id).await
     }
 
+    /// The guidelines file (seed 003's PDF for reviewers), with its download link; null when
+    /// none is set or you may not see it.
+    async fn guidelines(&self, ctx: &Context<'_>) -> Result<Option<super::files::File>> {
+        one::<entity::files::Entity, _>(ctx, self.guidelines_file_id).await
+    }
 
     /// How many of the project's tasks are in each status.
     async fn task_counts(&self, ctx: &Context<'_>) -> Result<Vec<TaskStatusCount>> {

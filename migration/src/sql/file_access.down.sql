@@ -7,10 +7,14 @@ DROP FUNCTION IF EXISTS atlas_folder_subtree(), atlas_folder_path();
 DROP POLICY IF EXISTS file_visible ON files;
 DROP POLICY IF EXISTS file_writable_update ON files;
 DROP POLICY IF EXISTS file_writable_delete ON files;
-DROP POLICY IF EXISTS file_visible ON file_versions;
-DROP POLICY IF EXISTS file_visible ON file_chunks;
-DROP POLICY IF EXISTS file_visible ON file_permissions;
-DROP POLICY IF EXISTS file_grant_insert ON file_permissions;
-DROP POLICY IF EXISTS file_grant_update ON file_permissions;
-DROP POLICY IF EXISTS file_grant_delete ON file_permissions;
+DO $$
+DECLARE t text;
+BEGIN
+  FOREACH t IN ARRAY ARRAY['file_versions', 'file_chunks', 'file_permissions'] LOOP
+    EXECUTE format('DROP POLICY IF EXISTS file_visible ON %I', t);
+    EXECUTE format('DROP POLICY IF EXISTS file_insert ON %I', t);
+    EXECUTE format('DROP POLICY IF EXISTS file_update ON %I', t);
+    EXECUTE format('DROP POLICY IF EXISTS file_delete ON %I', t);
+  END LOOP;
+END $$;
 DROP FUNCTION IF EXISTS atlas_file_writable(uuid, uuid), atlas_file_granted(uuid, uuid, boolean), atlas_current_role();

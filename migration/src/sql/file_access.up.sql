@@ -37,11 +37,13 @@ $$;
 REVOKE ALL ON FUNCTION atlas_file_granted(uuid, uuid, boolean) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION atlas_file_granted(uuid, uuid, boolean) TO atlas_api;
 
--- Writable: Atlas itself (no user), the owner, tenant owners and admins, write grants.
+-- Writable: Atlas itself (no user), the owner, tenant owners and admins, write grants. A file
+-- that does not exist in the tenant counts as writable, so the foreign key reports it.
 CREATE FUNCTION atlas_file_writable(p_tenant uuid, p_file uuid) RETURNS boolean
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public AS $$
   SELECT atlas_current_user() IS NULL
       OR atlas_current_role() IN ('owner', 'admin')
+      OR NOT EXISTS (SELECT 1 FROM files f WHERE f.tenant_id = p_tenant AND f.id = p_file)
       OR EXISTS (SELECT 1 FROM files f WHERE f.tenant_id = p_tenant AND f.id = p_file AND f.owner_id = atlas_current_user())
       OR atlas_file_granted(p_tenant, p_file, true)
 $$;
@@ -61,16 +63,23 @@ CREATE POLICY file_visible ON files AS RESTRICTIVE FOR SELECT USING (
 CREATE POLICY file_writable_update ON files AS RESTRICTIVE FOR UPDATE USING (atlas_file_writable(tenant_id, id));
 CREATE POLICY file_writable_delete ON files AS RESTRICTIVE FOR DELETE USING (atlas_file_writable(tenant_id, id));
 
--- Versions, chunks and grants follow their file: the subquery on files is itself filtered.
-CREATE POLICY file_visible ON file_versions AS RESTRICTIVE
+-- Versions, chunks and grants follow their file: seen with it (the subquery on files is itself
+-- filtered), written by those who may write it.
+CREATE POLICY file_visible ON file_versions AS RESTRICTIVE FOR SELECT
   USING (EXISTS (SELECT 1 FROM files f WHERE f.tenant_id = file_versions.tenant_id AND f.id = file_versions.file_id));
-CREATE POLICY file_visible ON file_chunks AS RESTRICTIVE
+CREATE POLICY file_visible ON file_chunks AS RESTRICTIVE FOR SELECT
   USING (EXISTS (SELECT 1 FROM files f WHERE f.tenant_id = file_chunks.tenant_id AND f.id = file_chunks.file_id));
 CREATE POLICY file_visible ON file_permissions AS RESTRICTIVE FOR SELECT
   USING (EXISTS (SELECT 1 FROM files f WHERE f.tenant_id = file_permissions.tenant_id AND f.id = file_permissions.file_id));
-CREATE POLICY file_grant_insert ON file_permissions AS RESTRICTIVE FOR INSERT WITH CHECK (atlas_file_writable(tenant_id, file_id));
-CREATE POLICY file_grant_update ON file_permissions AS RESTRICTIVE FOR UPDATE USING (atlas_file_writable(tenant_id, file_id));
-CREATE POLICY file_grant_delete ON file_permissions AS RESTRICTIVE FOR DELETE USING (atlas_file_writable(tenant_id, file_id));
+DO $$
+DECLARE t text;
+BEGIN
+  FOREACH t IN ARRAY ARRAY['file_versions', 'file_chunks', 'file_permissions'] LOOP
+    EXECUTE format('CREATE POLICY file_insert ON %I AS RESTRICTIVE FOR INSERT WITH CHECK (atlas_file_writable(tenant_id, file_id))', t);
+    EXECUTE format('CREATE POLICY file_update ON %I AS RESTRICTIVE FOR UPDATE USING (atlas_file_writable(tenant_id, file_id))', t);
+    EXECUTE format('CREATE POLICY file_delete ON %I AS RESTRICTIVE FOR DELETE USING (atlas_file_writable(tenant_id, file_id))', t);
+  END LOOP;
+END $$;
 
 -- Folder paths: '/a/b/' from the parent's path; moving a folder re-derives its subtree.
 CREATE FUNCTION atlas_folder_path() RETURNS trigger LANGUAGE plpgsql AS $$

@@ -38,6 +38,8 @@ crate::crud! {
         github_repo_id: Option<i64>,
         #[graphql(default_with = "String::from(\"main\")")]
         default_branch: String,
+        /// The project's guidelines (a stored file, e.g. a PDF); `uploadProjectGuidelines` uploads and links one.
+        guidelines_file_id: Option<Uuid>,
     }
     update UpdateProjectInput {
         name: Option<String>,
@@ -46,6 +48,7 @@ crate::crud! {
         repository_url: MaybeUndefined<String>,
         github_repo_id: MaybeUndefined<i64>,
         default_branch: Option<String>,
+        guidelines_file_id: MaybeUndefined<Uuid>,
     }
     roles write Member, delete Manager;
     events none;
