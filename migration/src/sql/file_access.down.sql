@@ -17,4 +17,4 @@ BEGIN
     EXECUTE format('DROP POLICY IF EXISTS file_delete ON %I', t);
   END LOOP;
 END $$;
-DROP FUNCTION IF EXISTS atlas_file_writable(uuid, uuid), atlas_file_granted(uuid, uuid, boolean), atlas_current_role();
+DROP FUNCTION IF EXISTS atlas_file_exists(uuid, uuid), atlas_file_writable(uuid, uuid), atlas_file_granted(uuid, uuid, boolean), atlas_current_role();

@@ -63,14 +63,25 @@ CREATE POLICY file_visible ON files AS RESTRICTIVE FOR SELECT USING (
 CREATE POLICY file_writable_update ON files AS RESTRICTIVE FOR UPDATE USING (atlas_file_writable(tenant_id, id));
 CREATE POLICY file_writable_delete ON files AS RESTRICTIVE FOR DELETE USING (atlas_file_writable(tenant_id, id));
 
+-- Whether the file exists in the tenant at all, whoever may see it.
+CREATE FUNCTION atlas_file_exists(p_tenant uuid, p_file uuid) RETURNS boolean
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public AS $$
+  SELECT EXISTS (SELECT 1 FROM files f WHERE f.tenant_id = p_tenant AND f.id = p_file)
+$$;
+REVOKE ALL ON FUNCTION atlas_file_exists(uuid, uuid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION atlas_file_exists(uuid, uuid) TO atlas_api;
+
 -- Versions, chunks and grants follow their file: seen with it (the subquery on files is itself
--- filtered), written by those who may write it.
-CREATE POLICY file_visible ON file_versions AS RESTRICTIVE FOR SELECT
-  USING (EXISTS (SELECT 1 FROM files f WHERE f.tenant_id = file_versions.tenant_id AND f.id = file_versions.file_id));
-CREATE POLICY file_visible ON file_chunks AS RESTRICTIVE FOR SELECT
-  USING (EXISTS (SELECT 1 FROM files f WHERE f.tenant_id = file_chunks.tenant_id AND f.id = file_chunks.file_id));
-CREATE POLICY file_visible ON file_permissions AS RESTRICTIVE FOR SELECT
-  USING (EXISTS (SELECT 1 FROM files f WHERE f.tenant_id = file_permissions.tenant_id AND f.id = file_permissions.file_id));
+-- filtered), written by those who may write it. A row naming no file of the tenant passes here
+-- (an INSERT … RETURNING is checked against these too), so its foreign key reports it.
+DO $$
+DECLARE t text;
+BEGIN
+  FOREACH t IN ARRAY ARRAY['file_versions', 'file_chunks', 'file_permissions'] LOOP
+    EXECUTE format('CREATE POLICY file_visible ON %1$I AS RESTRICTIVE FOR SELECT USING (NOT atlas_file_exists(tenant_id, file_id) '
+      'OR EXISTS (SELECT 1 FROM files f WHERE f.tenant_id = %1$I.tenant_id AND f.id = %1$I.file_id))', t);
+  END LOOP;
+END $$;
 DO $$
 DECLARE t text;
 BEGIN
