@@ -2,6 +2,9 @@
 # Run the workspace's tests and close with one plain line: "tests: N passed, N failed".
 set -uo pipefail
 log=$(mktemp); trap 'rm -f "$log"' EXIT
+# Test servers run in the test process: give its threads the stack the atlas binary gives its own
+# (deeply nested queries poll large futures in debug builds).
+export RUST_MIN_STACK=${RUST_MIN_STACK:-16777216}
 # The storage tests run against the local store and a real S3-compatible server started here.
 s3_env=$("$(dirname "$0")/s3.sh" start) || { echo "could not start the S3 test server" >&2; exit 1; }
 export $s3_env

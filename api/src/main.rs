@@ -64,8 +64,25 @@ enum Command {
     },
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
+/// Thread stacks for the runtime and HTTP workers: resolving a deeply nested query polls large
+/// futures (much larger in debug builds), more than the 2 MiB threads get by default.
+const THREAD_STACK_BYTES: usize = 16 << 20;
+
+fn main() -> ExitCode {
+    // Read by std when the first thread is spawned: actix-server's worker threads take it too.
+    if std::env::var_os("RUST_MIN_STACK").is_none() {
+        std::env::set_var("RUST_MIN_STACK", THREAD_STACK_BYTES.to_string());
+    }
+    match tokio::runtime::Builder::new_multi_thread().enable_all().thread_stack_size(THREAD_STACK_BYTES).build() {
+        Ok(rt) => rt.block_on(async_main()),
+        Err(e) => {
+            eprintln!("atlas: cannot start the async runtime: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn async_main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("ATLAS_LOG").unwrap_or_else(|_| "info,sqlx=warn".into()),
