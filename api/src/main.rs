@@ -193,6 +193,10 @@ async fn owner_db(config: &Config) -> Result<DatabaseConnection, String> {
 async fn migrate(config: &Config) -> Result<(), String> {
     let owner = owner_db(config).await?;
     Migrator::up(&owner, None).await.map_err(|e| format!("migration failed: {e}"))?;
+    // Vector indexes for the configured embedding dimension, when it is not the default.
+    for sql in service::search::index_statements(service::embedding::from_env().dimensions()) {
+        owner.execute_unprepared(&sql).await.map_err(|e| format!("could not create a vector index: {e}"))?;
+    }
     // The server's login role gets the privileges of `atlas_api`, which the migrations grant.
     let app_user = url_user(&config.database_url);
     if let Some(app) = app_user.filter(|u| Some(u.as_str()) != url_user(&config.direct_url).as_deref()) {

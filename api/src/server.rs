@@ -59,7 +59,10 @@ pub async fn state(config: Config) -> Result<AppState, String> {
     let events = EventHub::spawn(listen_url, metrics.clone()).await;
     let storage = Arc::new(service::storage::Storage::open(&config.storage_url)?);
     Ok(AppState {
-        schema: build_schema(&config, Some(Runtime { events, storage: storage.clone() })),
+        schema: build_schema(
+            &config,
+            Some(Runtime { events, storage: storage.clone(), embedder: service::embedding::from_env() }),
+        ),
         storage,
         db,
         keys: Keys::new(&config.jwt_secret),

@@ -16,6 +16,7 @@ pub mod query;
 pub mod queue;
 pub mod review;
 pub mod scope;
+pub mod search;
 pub mod secrets;
 pub mod stats;
 pub mod storage;

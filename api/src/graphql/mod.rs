@@ -11,6 +11,7 @@ pub mod knowledge;
 pub mod loaders;
 pub mod ops;
 pub mod review;
+pub mod search;
 pub mod stats;
 pub mod tenancy;
 pub mod work;
@@ -33,6 +34,7 @@ use tokio_stream::wrappers::BroadcastStream;
 #[derive(MergedObject, Default)]
 pub struct Query(
     HealthQuery,
+    search::SearchQuery,
     tenancy::TenancyQuery,
     governance::GovernanceQuery,
     work::ProjectQuery,
@@ -150,6 +152,7 @@ pub type AtlasSchema = Schema<Query, Mutation, Subscription>;
 pub struct Runtime {
     pub events: EventHub,
     pub storage: std::sync::Arc<service::storage::Storage>,
+    pub embedder: std::sync::Arc<dyn service::embedding::Embedder>,
 }
 
 /// What file resolvers need: the upload limit, and what signs download links.
@@ -168,7 +171,7 @@ pub fn build_schema(config: &Config, runtime: Option<Runtime>) -> AtlasSchema {
         .limit_directives(20)
         .extension(AliasLimit(config.max_aliases));
     if let Some(rt) = runtime {
-        builder = builder.data(rt.events).data(rt.storage).data(FileSettings {
+        builder = builder.data(rt.events).data(rt.storage).data(rt.embedder).data(FileSettings {
             max_upload_bytes: config.max_upload_bytes,
             signing_secret: config.secret_key.clone(),
             public_url: config.public_url.clone(),

@@ -1,0 +1,3 @@
+DROP INDEX IF EXISTS kb_chunks_fts_idx, data_records_fts_idx, code_embeddings_fts_idx, file_chunks_fts_idx,
+  kb_chunks_embedding_384_idx, data_records_embedding_384_idx, code_embeddings_embedding_384_idx,
+  file_chunks_embedding_384_idx;
