@@ -206,3 +206,107 @@ async fn tenant_filtered_top_10_keeps_its_recall() {
     eprintln!("recall@10 with the caller holding 1% of rows: {recall:.3}");
     assert!(recall >= 0.95, "recall@10 {recall:.3}");
 }
+
+/// Documents, code and text files are chunked on write and vectorised by an EMBED worker; each
+/// target is then searchable by text, and a file's chunks only by those who may see the file.
+#[tokio::test]
+async fn written_content_is_chunked_vectorised_and_searchable() {
+    use common::jobs::Worker;
+    use std::time::{Duration, Instant};
+    let app = TestApp::start().await;
+    let owner = app.user().await;
+    let t = app.tenant(&owner).await;
+    let _worker = Worker::start(&app, &["--types", "EMBED", "--poll-ms", "200"]);
+    let body = format!(
+        "Onboarding guide.\n\n{}\n\nTo rotate the signing keys, run the rotation script and restart the gateway.",
+        "Filler paragraph about office hours and lunch. ".repeat(40)
+    );
+    let res = app
+        .gql(&owner, Some(t), "mutation($b: String!) { createKbDocument(input: { title: \"Guide\", slug: \"guide\", body: $b }) { id chunks { totalCount } } }", json!({ "b": body }))
+        .await;
+    let doc = id(data(&res, "createKbDocument.id"));
+    assert!(data(&res, "createKbDocument.chunks.totalCount").as_i64().unwrap() >= 2, "{res}");
+    let res =
+        app.gql(&owner, Some(t), "mutation { p: createProject(input: { name: \"Code\" }) { id } }", json!({})).await;
+    let project = id(data(&res, "p.id"));
+    let res = app
+        .gql(&owner, Some(t), "mutation($p: UUID!) { indexCode(input: { projectId: $p, path: \"src/auth/token.rs\", language: \"rust\", content: \"fn refresh_token(user: &User) -> Token {\\n    issue_jwt(user)\\n}\" }) { id filePath } }", json!({ "p": project }))
+        .await;
+    assert_eq!(data(&res, "indexCode")[0]["filePath"], "src/auth/token.rs");
+    let up = app
+        .upload(
+            &owner,
+            t,
+            "mutation($file: Upload!) { uploadFile(file: $file, visibility: PRIVATE) { id } }",
+            json!({}),
+            common::FilePart::new(
+                "runbook.md",
+                "text/markdown",
+                b"# Runbook\n\nWhen the disk fills up, rotate the logs and page the on-call engineer.".to_vec(),
+            ),
+        )
+        .await;
+    data(&up, "uploadFile.id");
+
+    // Wait until everything written has its vector.
+    let db = app.owner_db().await;
+    let started = Instant::now();
+    loop {
+        let row = db
+            .query_one_raw(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                "SELECT (SELECT count(*) FROM kb_chunks WHERE tenant_id = $1 AND embedding IS NULL) \
+                      + (SELECT count(*) FROM code_embeddings WHERE tenant_id = $1 AND embedding IS NULL) \
+                      + (SELECT count(*) FROM file_chunks WHERE tenant_id = $1 AND embedding IS NULL) AS n",
+                [t.into()],
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        if row.try_get::<i64>("", "n").unwrap() == 0 {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(60), "content still without vectors");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let search = |target: &'static str, text: &'static str, filter: Value| {
+        let (app, owner) = (&app, &owner);
+        async move {
+            app.gql(owner, Some(t), "query($i: SimilaritySearchInput!) { similaritySearch(input: $i) { score node { ... on KbChunk { content document { id } } ... on CodeChunk { filePath } ... on FileChunk { content file { name } } } } }",
+                json!({ "i": { "target": target, "text": text, "k": 3, "filter": filter } }))
+                .await
+        }
+    };
+    let res = search("KB_CHUNKS", "rotate the signing keys", json!({ "documentId": doc })).await;
+    let top = &data(&res, "similaritySearch")[0]["node"];
+    assert!(top["content"].as_str().unwrap().contains("signing keys"), "{res}");
+    let res = search("CODE", "refresh token jwt", json!({ "language": "rust", "pathPrefix": "src/auth/" })).await;
+    assert_eq!(data(&res, "similaritySearch")[0]["node"]["filePath"], "src/auth/token.rs", "{res}");
+    let res = search("CODE", "refresh token jwt", json!({ "pathPrefix": "tests/" })).await;
+    assert_eq!(data(&res, "similaritySearch").as_array().unwrap().len(), 0);
+    let res = search("FILES", "disk fills up", json!({})).await;
+    assert_eq!(data(&res, "similaritySearch")[0]["node"]["file"]["name"], "runbook.md", "{res}");
+    // The file is private: another member's search does not find its chunks.
+    let member = app.user().await;
+    app.join(&owner, t, &member, "MEMBER").await;
+    let res = app
+        .gql(&member, Some(t), "query { hybridSearch(text: \"disk fills up\", target: FILES) { score } }", json!({}))
+        .await;
+    assert_eq!(data(&res, "hybridSearch").as_array().unwrap().len(), 0, "{res}");
+
+    // Editing the document re-chunks it; the new text is vectorised and found.
+    let res = app
+        .gql(&owner, Some(t), "mutation($d: UUID!) { updateKbDocument(id: $d, input: { body: \"Backups run nightly at two.\" }) { chunks { totalCount } } }", json!({ "d": doc }))
+        .await;
+    assert_eq!(data(&res, "updateKbDocument.chunks.totalCount"), 1);
+    let started = Instant::now();
+    loop {
+        let res = search("KB_CHUNKS", "backups nightly", json!({ "documentId": doc })).await;
+        let hits = data(&res, "similaritySearch").as_array().unwrap().clone();
+        if hits.len() == 1 && hits[0]["node"]["content"] == "Backups run nightly at two." {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(60), "the edited document was not re-vectorised: {res}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}

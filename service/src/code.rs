@@ -131,3 +131,81 @@ async fn check_new_commit(_scope: &Scope, input: &mut commits::Create) -> Result
     }
     Ok(())
 }
+
+/// A source file to index for code search (seed 004's code embeddings).
+#[derive(async_graphql::InputObject, Debug)]
+pub struct IndexCodeInput {
+    pub project_id: Uuid,
+    /// Repository-relative path, e.g. `src/main.rs`.
+    pub path: String,
+    pub content: String,
+    /// e.g. `rust`; used by search filters.
+    pub language: Option<String>,
+    pub commit_sha: Option<String>,
+}
+
+/// Replace the file's chunks (60 lines, 10 repeated) in the project's code index; a trigger then
+/// queues their vectorisation. Indexing the same content again changes nothing.
+pub async fn index_code(scope: &Scope, input: IndexCodeInput) -> Result<Vec<entity::code_embeddings::Model>> {
+    use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, QueryFilter, QueryOrder, Statement};
+    scope.require(entity::sea_orm_active_enums::MemberRole::Member, "index code").await?;
+    let path = input.path.trim().trim_start_matches('/').to_string();
+    if path.is_empty() {
+        return Err(ServiceError::bad_input("path", "give the file's path"));
+    }
+    crate::work::projects::get(scope, input.project_id).await?;
+    let chunks = crate::embedding::chunk_lines(&input.content, 60, 10);
+    let file_type = path.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase());
+    let select = || {
+        use entity::code_embeddings::Column as C;
+        crate::query::scoped::<entity::code_embeddings::Entity>(scope).map(|s| {
+            s.filter(C::ProjectId.eq(input.project_id)).filter(C::FilePath.eq(path.clone())).order_by_asc(C::ChunkIndex)
+        })
+    };
+    let existing = {
+        let tx = scope.tx().await?;
+        select()?.all(&*tx).await?
+    };
+    let same = existing.len() == chunks.len()
+        && existing.iter().zip(&chunks).all(|(e, c)| &e.content == c && e.language == input.language);
+    if same {
+        return Ok(existing);
+    }
+    let tenant = scope.tenant_id()?;
+    let rows: Vec<serde_json::Value> =
+        chunks.iter().enumerate().map(|(i, c)| serde_json::json!({ "id": Uuid::now_v7(), "i": i, "c": c })).collect();
+    {
+        let tx = scope.tx().await?;
+        tx.execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "DELETE FROM code_embeddings WHERE tenant_id = $1 AND project_id = $2 AND file_path = $3",
+            [tenant.into(), input.project_id.into(), path.clone().into()],
+        ))
+        .await?;
+        tx.execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "INSERT INTO code_embeddings (tenant_id, id, project_id, file_path, chunk_index, content, language, file_type, commit_sha) \
+             SELECT $1, r.id, $2, $3, r.i, r.c, $4, $5, $6 FROM jsonb_to_recordset($7::jsonb) AS r(id uuid, i int, c text)",
+            [
+                tenant.into(),
+                input.project_id.into(),
+                path.clone().into(),
+                input.language.clone().into(),
+                file_type.into(),
+                input.commit_sha.clone().map(|s| s.to_lowercase()).into(),
+                serde_json::Value::Array(rows).into(),
+            ],
+        ))
+        .await?;
+    }
+    crate::governance::record(
+        scope,
+        "code.index",
+        "projects",
+        input.project_id,
+        serde_json::json!({ "path": path, "chunks": chunks.len() }),
+    )
+    .await?;
+    let tx = scope.tx().await?;
+    Ok(select()?.all(&*tx).await?)
+}

@@ -70,6 +70,7 @@ macro_rules! crud {
         $( check create $ccheck:path; )?
         $( check update $ucheck:path; )?
         $( stamp $stamp:path; )?
+        $( after $after:path; )?
     ) => {
         $(#[$modmeta])*
         pub mod $module {
@@ -159,6 +160,7 @@ macro_rules! crud {
                 $( $stamp(scope, &mut model).await?; )?
                 let row = $crate::query::insert(scope, model).await?;
                 $crate::crud::changed!(scope, row, $label, $entity, Created $(, $pfield)?);
+                $( $after(scope, &row).await?; )?
                 Ok(row)
             }
 
@@ -169,6 +171,7 @@ macro_rules! crud {
                 let model = Am { $( $ufield: input.$ufield.into_active(), )* ..Default::default() };
                 let row = $crate::query::update(scope, $label, id, model).await?;
                 $crate::crud::changed!(scope, row, $label, $entity, Updated $(, $pfield)?);
+                $( $after(scope, &row).await?; )?
                 Ok(row)
             }
 

@@ -407,3 +407,87 @@ mod tests {
         assert_eq!(q.len(), 384);
     }
 }
+
+/// Paragraph-aware chunks of at most about `max` characters: paragraphs (blank-line separated)
+/// are packed together; a paragraph longer than `max` is cut at sentence or word boundaries; each
+/// chunk after the first begins with the last `overlap` characters of the one before, so a
+/// thought cut at a boundary is still found whole in one chunk.
+pub fn chunk_text(text: &str, max: usize, overlap: usize) -> Vec<String> {
+    let mut pieces: Vec<String> = vec![];
+    for para in text.split("\n\n").map(str::trim).filter(|p| !p.is_empty()) {
+        let mut rest = para;
+        while rest.chars().count() > max {
+            let cut_at = rest.char_indices().nth(max).map(|(i, _)| i).unwrap_or(rest.len());
+            let head = &rest[..cut_at];
+            let cut = head.rfind(". ").map(|i| i + 1).or_else(|| head.rfind(' ')).filter(|&i| i > 0).unwrap_or(cut_at);
+            pieces.push(rest[..cut].trim().to_string());
+            rest = rest[cut..].trim_start();
+        }
+        if !rest.is_empty() {
+            pieces.push(rest.to_string());
+        }
+    }
+    let mut chunks: Vec<String> = vec![];
+    let mut current = String::new();
+    for p in pieces {
+        if !current.is_empty() && current.chars().count() + p.chars().count() + 2 > max {
+            let tail: String = {
+                let chars: Vec<char> = current.chars().collect();
+                let from = chars.len().saturating_sub(overlap);
+                let t: String = chars[from..].iter().collect();
+                // Start the overlap at a word boundary.
+                t.split_once(' ').map(|(_, r)| r.to_string()).unwrap_or(t)
+            };
+            chunks.push(std::mem::take(&mut current));
+            current = tail;
+        }
+        if !current.is_empty() {
+            current.push_str("\n\n");
+        }
+        current.push_str(&p);
+    }
+    if !current.trim().is_empty() {
+        chunks.push(current);
+    }
+    chunks
+}
+
+/// Chunks of source code: `max_lines` lines each, the last `overlap` lines repeated in the next.
+pub fn chunk_lines(text: &str, max_lines: usize, overlap: usize) -> Vec<String> {
+    let lines: Vec<&str> = text.lines().collect();
+    if lines.is_empty() {
+        return vec![];
+    }
+    let step = max_lines.saturating_sub(overlap).max(1);
+    let mut chunks = vec![];
+    let mut start = 0;
+    loop {
+        let end = (start + max_lines).min(lines.len());
+        chunks.push(lines[start..end].join("\n"));
+        if end == lines.len() {
+            break;
+        }
+        start += step;
+    }
+    chunks
+}
+
+#[cfg(test)]
+mod chunk_tests {
+    use super::*;
+
+    #[test]
+    fn paragraphs_pack_and_overlap() {
+        let text = "First paragraph about billing.\n\nSecond paragraph about invoices and payments.\n\nThird one.";
+        let chunks = chunk_text(text, 60, 20);
+        assert!(chunks.len() >= 2, "{chunks:?}");
+        assert!(chunks.iter().all(|c| c.chars().count() <= 60 + 20 + 2), "{chunks:?}");
+        assert!(chunks[0].starts_with("First paragraph"));
+        // The second chunk repeats the end of the first.
+        let tail: String = chunks[0].chars().rev().take(8).collect::<Vec<_>>().into_iter().rev().collect();
+        assert!(chunks[1].contains(tail.trim()), "{chunks:?}");
+        let long = "word ".repeat(100);
+        assert!(chunk_text(&long, 50, 10).iter().all(|c| c.len() <= 62));
+        assert_eq!(chunk_lines("a\nb\nc\nd\ne", 3, 1), vec!["a\nb\nc", "c\nd\ne"]);
+    }
+}

@@ -250,6 +250,7 @@ pub async fn upload<R: tokio::io::AsyncRead + Unpin>(
         .await?;
         file
     };
+    chunk_text_file(scope, storage, &file).await?;
     let op = if file.current_version == 1 { ChangeOp::Created } else { ChangeOp::Updated };
     crate::events::notify(scope, "files", file.id, op, file.space_id).await?;
     crate::governance::record(
@@ -515,4 +516,53 @@ async fn referenced(scope: &Scope, tenant: Uuid, key: &str) -> Result<bool> {
         ))
         .await?;
     Ok(row.is_some())
+}
+
+/// Text-like files up to this size are chunked for search when uploaded.
+const MAX_TEXT_FILE_BYTES: i64 = 5 << 20;
+
+fn text_like(content_type: &str) -> bool {
+    content_type.starts_with("text/")
+        || matches!(content_type, "application/json" | "application/xml" | "application/yaml")
+}
+
+/// A text file's content as its search chunks (replacing those of an earlier version); a trigger
+/// queues their vectorisation. Other files, and text that is not UTF-8, get no chunks.
+async fn chunk_text_file(scope: &Scope, storage: &Storage, file: &entity::files::Model) -> Result<()> {
+    use futures_util::TryStreamExt;
+    let (Some(key), true) = (&file.storage_key, text_like(&file.content_type) && file.size <= MAX_TEXT_FILE_BYTES)
+    else {
+        return Ok(());
+    };
+    let bytes: Vec<u8> = storage
+        .stream(key)
+        .await?
+        .try_fold(Vec::new(), |mut acc, b| async move {
+            acc.extend_from_slice(&b);
+            Ok(acc)
+        })
+        .await
+        .map_err(|e| ServiceError::Unavailable(format!("could not read the file back: {e}")))?;
+    let chunks = match std::str::from_utf8(&bytes) {
+        Ok(text) => crate::embedding::chunk_text(&text.replace('\0', ""), 1200, 200),
+        Err(_) => vec![],
+    };
+    let rows: Vec<serde_json::Value> =
+        chunks.iter().enumerate().map(|(i, c)| serde_json::json!({ "id": Uuid::now_v7(), "i": i, "c": c })).collect();
+    let tx = scope.tx().await?;
+    tx.execute_raw(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "DELETE FROM file_chunks WHERE tenant_id = $1 AND file_id = $2",
+        [file.tenant_id.into(), file.id.into()],
+    ))
+    .await?;
+    if !rows.is_empty() {
+        tx.execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "INSERT INTO file_chunks (tenant_id, id, file_id, chunk_index, content)              SELECT $1, r.id, $2, r.i, r.c FROM jsonb_to_recordset($3::jsonb) AS r(id uuid, i int, c text)",
+            [file.tenant_id.into(), file.id.into(), serde_json::Value::Array(rows).into()],
+        ))
+        .await?;
+    }
+    Ok(())
 }

@@ -40,6 +40,7 @@ crate::crud! {
     roles write Member, delete Manager;
     events none;
     check create super::check_new_document;
+    after super::chunk_document;
 }
 
 crate::crud! {
@@ -132,4 +133,48 @@ async fn check_new_document(_scope: &Scope, input: &mut kb_documents::Create) ->
         return Err(ServiceError::bad_input("title", "title must not be empty"));
     }
     Ok(())
+}
+
+/// A document's body as its KB chunks (paragraph-aware, overlapping), replaced when the body
+/// changes; a trigger then queues their vectorisation. A document without a body keeps whatever
+/// chunks were written to it directly.
+async fn chunk_document(scope: &Scope, doc: &entity::kb_documents::Model) -> Result<()> {
+    use sea_orm::{ConnectionTrait, DbBackend, Statement};
+    if doc.body.trim().is_empty() {
+        return Ok(());
+    }
+    let chunks = crate::embedding::chunk_text(&doc.body, 1200, 200);
+    let existing = kb_chunks_of(scope, doc).await?;
+    if existing == chunks {
+        return Ok(());
+    }
+    let tx = scope.tx().await?;
+    tx.execute_raw(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "DELETE FROM kb_chunks WHERE tenant_id = $1 AND document_id = $2",
+        [doc.tenant_id.into(), doc.id.into()],
+    ))
+    .await?;
+    let rows: Vec<serde_json::Value> =
+        chunks.iter().enumerate().map(|(i, c)| serde_json::json!({ "id": Uuid::now_v7(), "i": i, "c": c })).collect();
+    tx.execute_raw(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "INSERT INTO kb_chunks (tenant_id, id, document_id, chunk_index, content)          SELECT $1, r.id, $2, r.i, r.c FROM jsonb_to_recordset($3::jsonb) AS r(id uuid, i int, c text)",
+        [doc.tenant_id.into(), doc.id.into(), serde_json::Value::Array(rows).into()],
+    ))
+    .await?;
+    Ok(())
+}
+
+async fn kb_chunks_of(scope: &Scope, doc: &entity::kb_documents::Model) -> Result<Vec<String>> {
+    use sea_orm::{ConnectionTrait, DbBackend, Statement};
+    let tx = scope.tx().await?;
+    let rows = tx
+        .query_all_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT content FROM kb_chunks WHERE tenant_id = $1 AND document_id = $2 ORDER BY chunk_index",
+            [doc.tenant_id.into(), doc.id.into()],
+        ))
+        .await?;
+    rows.iter().map(|r| Ok(r.try_get::<String>("", "content")?)).collect()
 }

@@ -111,3 +111,21 @@ crud_fields! {
     query CodeChunkQuery { code_chunk, code_chunks }
     mutation CodeChunkMutation { create_code_chunk, update_code_chunk, delete_code_chunk }
 }
+
+#[derive(Default)]
+pub struct CodeVerbs;
+
+#[async_graphql::Object]
+impl CodeVerbs {
+    /// Index a source file for code search: its chunks (60 lines, overlapping) replace the file's
+    /// earlier ones and are vectorised by an EMBED job; search them with
+    /// `similaritySearch(input: { target: CODE, … })` or `hybridSearch(target: CODE, …)`.
+    async fn index_code(
+        &self,
+        ctx: &async_graphql::Context<'_>,
+        input: service::code::IndexCodeInput,
+    ) -> async_graphql::Result<Vec<CodeChunk>> {
+        let rows = service::code::index_code(super::CtxExt::scope(ctx)?, input).await?;
+        Ok(rows.into_iter().map(CodeChunk::from).collect())
+    }
+}

@@ -106,6 +106,7 @@ pub struct Mutation(
     code::CommitMutation,
     code::ReviewMutation,
     code::CodeChunkMutation,
+    code::CodeVerbs,
     tenancy::SpaceMutation,
     tenancy::SpaceMemberMutation,
     knowledge::KbDocumentMutation,
