@@ -26,7 +26,7 @@ ATLAS := target/debug/atlas
 help:
 	@echo "make run      serve GraphQL + GraphiQL on http://127.0.0.1:8080/graphql (local database)"
 	@echo "make test     run every test against a real PostgreSQL"
-	@echo "make bench    measure the job queue and subscriptions (release build; writes bench/results/)"
+	@echo "make bench    measure the job queue, subscriptions and search (release build; writes bench/results/)"
 	@echo "make db | db-stop | migrate | entities | schema | check-generated | lint | fmt"
 
 build:
@@ -55,9 +55,10 @@ test: db assets build
 
 # Benchmarks run a release build against the local database (in a tenant of their own).
 bench: db
-	@cargo build --release -p api --bin atlas --example bench_queue
+	@cargo build --release -p api --bin atlas --example bench_queue --example bench_search
 	@target/release/atlas migrate
 	@ulimit -n 8192 && target/release/examples/bench_queue
+	@target/release/examples/bench_search
 
 # Generated artefacts: entity/ from the migrations, schema.graphql from the api crate.
 entities:

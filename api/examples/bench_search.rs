@@ -1,0 +1,155 @@
+//! `make bench` (search part): 200,000 vectors of 384 dimensions across 100 tenants (clustered,
+//! as embeddings are), then for one tenant: tenant-filtered top-10 latency and recall@10 of the
+//! query Atlas runs (HNSW with iterative scans), beside the exact scan of the same tenant.
+//! Writes `bench/results/search.json` and `.md`. Uses the database of `DIRECT_URL` (the dev
+//! database by default) in tenants of its own, removed at the end.
+use std::time::Instant;
+
+use api::config::Config;
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection, DbBackend, Statement, TransactionTrait};
+use serde_json::json;
+use uuid::Uuid;
+
+type Res<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
+
+async fn exec(db: &impl ConnectionTrait, sql: &str, values: Vec<sea_orm::Value>) -> Res<()> {
+    db.execute_raw(Statement::from_sql_and_values(DbBackend::Postgres, sql, values)).await?;
+    Ok(())
+}
+
+fn pct(sorted: &[f64], p: f64) -> f64 {
+    sorted.get(((sorted.len() as f64 - 1.0) * p).round() as usize).copied().unwrap_or(f64::NAN)
+}
+
+async fn ids(db: &impl ConnectionTrait, sql: &str, values: Vec<sea_orm::Value>) -> Res<Vec<Uuid>> {
+    let rows = db.query_all_raw(Statement::from_sql_and_values(DbBackend::Postgres, sql, values)).await?;
+    Ok(rows.iter().filter_map(|r| r.try_get::<Uuid>("", "id").ok()).collect())
+}
+
+#[tokio::main]
+async fn main() -> Res<()> {
+    let config = Config::from_env()?;
+    let db: DatabaseConnection = Database::connect(config.direct_url.as_str()).await?;
+    let tenants = std::env::var("BENCH_TENANTS").ok().and_then(|v| v.parse().ok()).unwrap_or(100usize);
+    let per_tenant = std::env::var("BENCH_PER_TENANT").ok().and_then(|v| v.parse().ok()).unwrap_or(2000usize);
+    let run = Uuid::now_v7().simple().to_string();
+    let mut ids_of_tenants = vec![];
+    println!("search bench: {} vectors across {tenants} tenants", tenants * per_tenant);
+    let started = Instant::now();
+    // 64 topic centres; each row is a centre plus noise, generated inside the database.
+    // A table of its own (not TEMP: the pool may hand out another connection), dropped at the end.
+    let centres = format!("bench_centres_{run}");
+    exec(&db, &format!("CREATE UNLOGGED TABLE {centres} AS SELECT c, (SELECT array_agg(random()::real - 0.5) FROM generate_series(1, 384) WHERE c > 0) AS v FROM generate_series(1, 64) c"), vec![]).await?;
+    for i in 0..tenants {
+        let t = Uuid::now_v7();
+        let p = Uuid::now_v7();
+        exec(
+            &db,
+            "INSERT INTO tenants (id, slug, name) VALUES ($1, $2, 'Search bench')",
+            vec![t.into(), format!("sb-{run}-{i}").into()],
+        )
+        .await?;
+        exec(
+            &db,
+            "INSERT INTO projects (tenant_id, id, name) VALUES ($1, $2, 'Search bench')",
+            vec![t.into(), p.into()],
+        )
+        .await?;
+        exec(
+            &db,
+            &format!(
+                "INSERT INTO data_records (tenant_id, id, project_id, record_type, content, embedding) \
+                 SELECT $1, gen_random_uuid(), $2, 'task', 'row ' || g, \
+                   (SELECT array_agg(x + 0.35 * (random()::real - 0.5)) FROM unnest((SELECT v FROM {centres} WHERE c = 1 + g % 64)) x)::vector \
+                 FROM generate_series(1, $3) g"
+            ),
+            vec![t.into(), p.into(), (per_tenant as i32).into()],
+        )
+        .await?;
+        ids_of_tenants.push(t);
+    }
+    let load_s = started.elapsed().as_secs_f64();
+    println!("loaded in {load_s:.0} s");
+    let mine = ids_of_tenants[tenants / 2];
+    let queries = 50;
+    let (mut approx_ms, mut exact_ms, mut recall) = (vec![], vec![], 0.0);
+    for q in 0..queries {
+        let centre = 1 + (q * 13) % 64;
+        let tx = db.begin().await?;
+        let row = tx
+            .query_one_raw(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                format!("SELECT (SELECT array_agg(x + 0.35 * (random()::real - 0.5)) FROM unnest(v) x)::vector::text AS q FROM {centres} WHERE c = $1"),
+                [centre.into()],
+            ))
+            .await?
+            .ok_or("no centre")?;
+        let qv: String = row.try_get("", "q")?;
+        // Exactly what service::search runs for a tenant-filtered top 10.
+        tx.execute_unprepared("SET LOCAL hnsw.iterative_scan = relaxed_order").await?;
+        tx.execute_unprepared("SET LOCAL hnsw.ef_search = 40").await?;
+        let t0 = Instant::now();
+        let got = ids(
+            &tx,
+            "WITH hits AS MATERIALIZED (SELECT id, (embedding::vector(384) <=> $2::vector(384)) AS distance FROM data_records \
+               WHERE tenant_id = $1 AND embedding IS NOT NULL AND vector_dims(embedding) = 384 \
+               ORDER BY (embedding::vector(384) <=> $2::vector(384)) LIMIT 10) SELECT id FROM hits ORDER BY distance, id",
+            vec![mine.into(), qv.clone().into()],
+        )
+        .await?;
+        approx_ms.push(t0.elapsed().as_secs_f64() * 1000.0);
+        let t0 = Instant::now();
+        let exact = ids(
+            &tx,
+            "SELECT id FROM data_records WHERE tenant_id = $1 ORDER BY embedding <=> $2::vector LIMIT 10",
+            vec![mine.into(), qv.into()],
+        )
+        .await?;
+        exact_ms.push(t0.elapsed().as_secs_f64() * 1000.0);
+        tx.rollback().await?;
+        recall += got.iter().filter(|x| exact.contains(x)).count() as f64 / exact.len().max(1) as f64;
+    }
+    recall /= queries as f64;
+    approx_ms.sort_by(f64::total_cmp);
+    exact_ms.sort_by(f64::total_cmp);
+    let plan: Vec<String> = db
+        .query_all_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            format!("EXPLAIN (COSTS OFF) SELECT id FROM data_records WHERE tenant_id = $1 AND embedding IS NOT NULL \
+               AND vector_dims(embedding) = 384 ORDER BY (embedding::vector(384) <=> (SELECT v FROM {centres} WHERE c = 1)::vector(384)) LIMIT 10"),
+            [mine.into()],
+        ))
+        .await?
+        .iter()
+        .filter_map(|r| r.try_get::<String>("", "QUERY PLAN").ok())
+        .collect();
+    let uses = if plan.iter().any(|l| l.contains("embedding_384_idx")) { "HNSW index" } else { "tenant index, exact" };
+    for t in &ids_of_tenants {
+        exec(&db, "DELETE FROM tenants WHERE id = $1", vec![(*t).into()]).await?;
+    }
+    exec(&db, &format!("DROP TABLE {centres}"), vec![]).await?;
+    let result = json!({
+        "vectors": tenants * per_tenant, "tenants": tenants, "dimensions": 384,
+        "filtered_top10_ms": { "p50": pct(&approx_ms, 0.5), "p95": pct(&approx_ms, 0.95) },
+        "exact_scan_ms": { "p50": pct(&exact_ms, 0.5), "p95": pct(&exact_ms, 0.95) },
+        "recall_at_10": recall, "plan": uses, "load_s": load_s,
+        "at": chrono::Utc::now().to_rfc3339(),
+    });
+    std::fs::create_dir_all("bench/results")?;
+    std::fs::write("bench/results/search.json", serde_json::to_string_pretty(&result)?)?;
+    let md = format!(
+        "| search figure ({} vectors, {} tenants, 384 dims) | value |\n|---|---|\n\
+         | tenant-filtered top-10 p50 / p95 | {:.2} / {:.2} ms ({uses}) |\n| exact scan of the tenant p50 / p95 | {:.2} / {:.2} ms |\n\
+         | recall@10 | {:.3} |\n",
+        tenants * per_tenant,
+        tenants,
+        pct(&approx_ms, 0.5),
+        pct(&approx_ms, 0.95),
+        pct(&exact_ms, 0.5),
+        pct(&exact_ms, 0.95),
+        recall
+    );
+    std::fs::write("bench/results/search.md", &md)?;
+    println!("\n{md}");
+    Ok(())
+}
