@@ -9,6 +9,8 @@ dir="$root/.local/moto"
 port=${ATLAS_S3_PORT:-54333}
 pidfile="$root/.local/moto.pid"
 url="http://127.0.0.1:$port"
+# Plain HTTP through Python (always here; curl may not be).
+http() { python3 -c 'import sys, urllib.request as u; u.urlopen(u.Request(sys.argv[2], method=sys.argv[1]), timeout=2)' "$1" "$2" 2>/dev/null; }
 
 case "${1:-start}" in
   start)
@@ -17,15 +19,15 @@ case "${1:-start}" in
       python3 -m pip install --quiet --disable-pip-version-check --target "$dir" 'moto[server]==5.1.22' >&2
       touch "$dir/.installed"
     fi
-    if ! curl -fs "$url/moto-api/" -o /dev/null 2>/dev/null; then
+    if ! http GET "$url/moto-api/"; then
       PYTHONPATH="$dir" nohup python3 -m moto.server -H 127.0.0.1 -p "$port" > "$root/.local/moto.log" 2>&1 &
       echo $! > "$pidfile"
       for _ in $(seq 1 100); do
-        curl -fs "$url/moto-api/" -o /dev/null 2>/dev/null && break
+        http GET "$url/moto-api/" && break
         sleep 0.2
       done
     fi
-    curl -fs -X PUT "$url/atlas-test" -o /dev/null
+    http PUT "$url/atlas-test" || { echo "s3: the server on $url does not answer" >&2; exit 1; }
     echo "AWS_ENDPOINT=$url AWS_ALLOW_HTTP=true AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 ATLAS_TEST_S3_URL=s3://atlas-test"
     ;;
   stop)
