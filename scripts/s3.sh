@@ -7,7 +7,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 dir="$root/.local/moto"
 port=${ATLAS_S3_PORT:-54333}
-pidfile="$root/.local/moto.pid"
+pidfile="$root/.local/moto-$port.pid"
 url="http://127.0.0.1:$port"
 # Plain HTTP through Python (always here; curl may not be).
 http() { python3 -c 'import sys, urllib.request as u; u.urlopen(u.Request(sys.argv[2], method=sys.argv[1]), timeout=2)' "$1" "$2" 2>/dev/null; }
@@ -20,7 +20,7 @@ case "${1:-start}" in
       touch "$dir/.installed"
     fi
     if ! http GET "$url/moto-api/"; then
-      PYTHONPATH="$dir" nohup python3 -m moto.server -H 127.0.0.1 -p "$port" > "$root/.local/moto.log" 2>&1 &
+      PYTHONPATH="$dir" nohup python3 -m moto.server -H 127.0.0.1 -p "$port" > "$root/.local/moto-$port.log" 2>&1 &
       echo $! > "$pidfile"
       for _ in $(seq 1 100); do
         http GET "$url/moto-api/" && break
