@@ -31,6 +31,8 @@ pub struct Config {
     /// Names this server's database sessions (`pg_stat_activity.application_name`); the LISTEN
     /// session gets `-events` appended.
     pub application_name: String,
+    /// `atlas serve` also runs a worker (all job types) in its own process.
+    pub serve_worker: bool,
 }
 
 /// Local development defaults: the database `scripts/db.sh` creates.
@@ -83,6 +85,7 @@ impl Config {
             public_url: var("ATLAS_PUBLIC_URL")
                 .unwrap_or_else(|| format!("http://{}", var("ATLAS_BIND").unwrap_or_else(|| "127.0.0.1:8080".into()))),
             application_name: var("ATLAS_APPLICATION_NAME").unwrap_or_else(|| "atlas".into()),
+            serve_worker: parsed("ATLAS_SERVE_WORKER", true)?,
         })
     }
 

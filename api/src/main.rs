@@ -147,16 +147,37 @@ async fn serve(config: Config) -> Result<(), String> {
     }
     let bind = config.bind.clone();
     let listener = std::net::TcpListener::bind(&bind).map_err(|e| format!("cannot listen on {bind}: {e}"))?;
+    // A worker in the same process, so jobs (CSV ingest, embeddings, …) run on a plain
+    // `make run`; ATLAS_SERVE_WORKER=false leaves them to separate `atlas worker` processes.
+    let worker = if config.serve_worker {
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let opts = service::queue::WorkerOptions {
+            id: format!("{}-{}-serve", hostname(), std::process::id()),
+            concurrency: 2,
+            lease: Duration::from_secs(30),
+            poll: Duration::from_secs(1),
+            backoff: service::queue::Backoff::default(),
+            grace: Duration::from_secs(10),
+            types: None,
+        };
+        let task = tokio::spawn(run_worker(config.clone(), opts, stopped));
+        Some((stop, task))
+    } else {
+        None
+    };
     let state = server::state(config).await?;
     tracing::info!("serving GraphQL on http://{bind}/graphql (GraphiQL in a browser)");
-    server::run(state, listener).map_err(|e| e.to_string())?.await.map_err(|e| e.to_string())
+    let served = server::run(state, listener).map_err(|e| e.to_string())?.await.map_err(|e| e.to_string());
+    if let Some((stop, task)) = worker {
+        let _ = stop.send(true);
+        if let Ok(Err(e)) = task.await {
+            tracing::warn!(error = %e, "the in-process worker stopped with an error");
+        }
+    }
+    served
 }
 
 async fn worker(config: Config, opts: service::queue::WorkerOptions) -> Result<(), String> {
-    service::secrets::configure(&config.secret_key);
-    let db = Database::connect(config.database_url.as_str())
-        .await
-        .map_err(|e| format!("cannot connect to DATABASE_URL: {e}"))?;
     let (stop, stopped) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
         let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
@@ -172,6 +193,19 @@ async fn worker(config: Config, opts: service::queue::WorkerOptions) -> Result<(
         }
         let _ = stop.send(true);
     });
+    run_worker(config, opts, stopped).await
+}
+
+/// Every handler Atlas has, claiming jobs until `stopped` turns true.
+async fn run_worker(
+    config: Config,
+    opts: service::queue::WorkerOptions,
+    stopped: tokio::sync::watch::Receiver<bool>,
+) -> Result<(), String> {
+    service::secrets::configure(&config.secret_key);
+    let db = Database::connect(config.database_url.as_str())
+        .await
+        .map_err(|e| format!("cannot connect to DATABASE_URL: {e}"))?;
     let storage = std::sync::Arc::new(service::storage::Storage::open(&config.storage_url)?);
     let registry =
         service::job_handlers(storage, service::embedding::from_env(), service::work::execution::LlmConfig::from_env());
