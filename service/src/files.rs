@@ -285,26 +285,18 @@ async fn find_by_name(
     Ok(select.one(&*tx).await?)
 }
 
-/// The owner, an admin of the tenant, or a holder of a write grant (to them or to a space of theirs).
+/// Whether the caller may write `file`: the database's own rule (owner, tenant owners and admins,
+/// write grants), the same one its row-level security applies.
 pub async fn can_write(scope: &Scope, file: &entity::files::Model) -> Result<bool> {
-    if scope.principal().system || scope.user_id().ok() == Some(file.owner_id) {
-        return Ok(true);
-    }
-    if crate::scope::rank(scope.role().await?) >= crate::scope::rank(MemberRole::Admin) {
-        return Ok(true);
-    }
-    let user = scope.user_id()?;
     let tx = scope.tx().await?;
     let row = tx
         .query_one_raw(Statement::from_sql_and_values(
             DbBackend::Postgres,
-            "SELECT 1 FROM file_permissions p WHERE p.tenant_id = $1 AND p.file_id = $2 AND p.permission = 'write' \
-               AND (p.grantee_user_id = $3 OR p.grantee_space_id IN \
-                 (SELECT space_id FROM space_members m WHERE m.tenant_id = $1 AND m.user_id = $3))",
-            [file.tenant_id.into(), file.id.into(), user.into()],
+            "SELECT atlas_file_writable($1, $2) AS ok",
+            [file.tenant_id.into(), file.id.into()],
         ))
         .await?;
-    Ok(row.is_some())
+    Ok(row.map(|r| r.try_get::<bool>("", "ok")).transpose()?.unwrap_or(false))
 }
 
 fn visibility_name(v: FileVisibility) -> &'static str {
@@ -316,48 +308,10 @@ fn visibility_name(v: FileVisibility) -> &'static str {
     }
 }
 
-/// Whether the caller may read `file`: its owner, an admin, any member for `organization` and
-/// `public` files, members of its space for `space` files, and holders of a grant.
-pub async fn can_read(scope: &Scope, file: &entity::files::Model) -> Result<bool> {
-    if scope.principal().system || scope.user_id().ok() == Some(file.owner_id) {
-        return Ok(true);
-    }
-    if matches!(file.visibility, FileVisibility::Organization | FileVisibility::Public)
-        || crate::scope::rank(scope.role().await?) >= crate::scope::rank(MemberRole::Admin)
-    {
-        return Ok(true);
-    }
-    let user = scope.user_id()?;
-    let tx = scope.tx().await?;
-    let row = tx
-        .query_one_raw(Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            "SELECT 1 WHERE ($4 AND EXISTS (SELECT 1 FROM space_members m WHERE m.tenant_id = $1 AND m.space_id = $5 \
-                 AND m.user_id = $3)) \
-               OR EXISTS (SELECT 1 FROM file_permissions p WHERE p.tenant_id = $1 AND p.file_id = $2 \
-                 AND (p.grantee_user_id = $3 OR p.grantee_space_id IN \
-                   (SELECT space_id FROM space_members m WHERE m.tenant_id = $1 AND m.user_id = $3)))",
-            [
-                file.tenant_id.into(),
-                file.id.into(),
-                user.into(),
-                (file.visibility == FileVisibility::Space).into(),
-                file.space_id.into(),
-            ],
-        ))
-        .await?;
-    Ok(row.is_some())
-}
-
-/// A file the caller may read; one they may not is reported as not found, like another tenant's.
-/// (Row-level security already hides it; the check here keeps that true for system scopes too.)
+/// A file the caller may read. Row-level security decides: a file the caller may not see is
+/// reported as not found, like another tenant's.
 pub async fn readable(scope: &Scope, id: Uuid) -> Result<entity::files::Model> {
-    let file = files::get(scope, id).await?;
-    if can_read(scope, &file).await? {
-        Ok(file)
-    } else {
-        Err(ServiceError::not_found("file", id))
-    }
+    files::get(scope, id).await
 }
 
 /// What a signed download link grants: one stored object of one tenant, until `exp`.
