@@ -61,6 +61,7 @@ impl MigratorTrait for Migrator {
             sql_migration!("m20261123_000016_file_refs", "file_refs"),
             sql_migration!("m20261123_000017_search", "search"),
             sql_migration!("m20261123_000018_embedding_queue", "embedding_queue"),
+            sql_migration!("m20261123_000019_queue_claim", "queue_claim"),
         ]
     }
 }
