@@ -151,10 +151,6 @@ impl Storage {
         Ok(tokio_util::io::StreamReader::new(self.stream(key).await?))
     }
 
-    pub async fn get_range(&self, key: &str, range: std::ops::Range<u64>) -> Result<Bytes> {
-        self.store.get_range(&Path::from(key), range).await.map_err(unavailable)
-    }
-
     pub async fn size(&self, key: &str) -> Result<u64> {
         match self.store.head(&Path::from(key)).await {
             Ok(meta) => Ok(meta.size),

@@ -10,7 +10,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::error::{Result, ServiceError};
-use crate::events::{self, ChangeOp};
+use crate::events;
 use crate::queue::{JobContext, JobError, JobHandler};
 use crate::scope::Scope;
 
@@ -62,14 +62,7 @@ fn averages((n, realism, quality): (i64, i64, i64)) -> serde_json::Value {
 }
 
 async fn update(scope: &Scope, run: &analytics_jobs::Model, sql: &str, extra: Vec<sea_orm::Value>) -> Result<()> {
-    {
-        let tx = scope.tx().await?;
-        let mut params: Vec<sea_orm::Value> = vec![run.tenant_id.into(), run.id.into()];
-        params.extend(extra);
-        tx.execute_raw(Statement::from_sql_and_values(DbBackend::Postgres, sql, params)).await?;
-    }
-    events::notify(scope, "analytics_jobs", run.id, ChangeOp::Updated, Some(run.project_id)).await?;
-    scope.finish(true).await
+    events::commit_row_change(scope, "analytics_jobs", (run.tenant_id, run.id, Some(run.project_id)), sql, extra).await
 }
 
 pub struct Analytics;

@@ -174,18 +174,15 @@ pub(crate) async fn set_status(
     status: &str,
     error: Option<&str>,
 ) -> Result<()> {
-    {
-        let tx = scope.tx().await?;
-        tx.execute_raw(Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            "UPDATE ingest_jobs SET status = $3::ingest_status, error = coalesce($4, error) \
-             WHERE tenant_id = $1 AND id = $2 AND status <> 'cancelled'",
-            [ingest.tenant_id.into(), ingest.id.into(), status.into(), error.map(str::to_string).into()],
-        ))
-        .await?;
-    }
-    events::notify(scope, "ingest_jobs", ingest.id, ChangeOp::Updated, Some(ingest.project_id)).await?;
-    scope.finish(true).await
+    events::commit_row_change(
+        scope,
+        "ingest_jobs",
+        (ingest.tenant_id, ingest.id, Some(ingest.project_id)),
+        "UPDATE ingest_jobs SET status = $3::ingest_status, error = coalesce($4, error) \
+         WHERE tenant_id = $1 AND id = $2 AND status <> 'cancelled'",
+        vec![status.into(), error.map(str::to_string).into()],
+    )
+    .await
 }
 
 /// Whether the ingest was cancelled meanwhile (read in a fresh transaction).

@@ -95,14 +95,7 @@ impl Execution {
 
 /// Write to the execution row, announce it, and commit.
 async fn set(scope: &Scope, e: &executions::Model, sql: &str, extra: Vec<Value>) -> Result<()> {
-    {
-        let tx = scope.tx().await?;
-        let mut params: Vec<Value> = vec![e.tenant_id.into(), e.id.into()];
-        params.extend(extra);
-        tx.execute_raw(Statement::from_sql_and_values(DbBackend::Postgres, sql, params)).await?;
-    }
-    events::notify(scope, "executions", e.id, ChangeOp::Updated, Some(e.task_id)).await?;
-    scope.finish(true).await
+    events::commit_row_change(scope, "executions", (e.tenant_id, e.id, Some(e.task_id)), sql, extra).await
 }
 
 async fn fail(scope: &Scope, e: &executions::Model, message: &str, started: Instant) -> Result<()> {
