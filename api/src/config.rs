@@ -33,6 +33,8 @@ pub struct Config {
     pub application_name: String,
     /// `atlas serve` also runs a worker (all job types) in its own process.
     pub serve_worker: bool,
+    /// Which embedding provider vectorises rows and search text (`ATLAS_EMBEDDER`, `ATLAS_EMBEDDING_*`).
+    pub embedding: service::embedding::EmbeddingConfig,
 }
 
 /// Local development defaults: the database `scripts/db.sh` creates.
@@ -86,6 +88,7 @@ impl Config {
                 .unwrap_or_else(|| format!("http://{}", var("ATLAS_BIND").unwrap_or_else(|| "127.0.0.1:8080".into()))),
             application_name: var("ATLAS_APPLICATION_NAME").unwrap_or_else(|| "atlas".into()),
             serve_worker: parsed("ATLAS_SERVE_WORKER", true)?,
+            embedding: service::embedding::EmbeddingConfig::from_env()?,
         })
     }
 

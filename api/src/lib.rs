@@ -6,4 +6,5 @@ pub mod events;
 pub mod graphiql;
 pub mod graphql;
 pub mod metrics;
+pub mod seed;
 pub mod server;

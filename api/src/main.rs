@@ -41,6 +41,26 @@ enum Command {
     SeedDemo,
     /// Print the GraphQL schema (SDL).
     Schema,
+    /// Fill the database with a reproducible benchmark dataset (replacing an earlier one):
+    /// tenants `benchdata-1…`, each with its owner `benchdata-N@atlas.test`.
+    SeedBench {
+        #[arg(long, default_value_t = 1)]
+        seed: i64,
+        #[arg(long, default_value_t = 100)]
+        tenants: i64,
+        #[arg(long, default_value_t = 10)]
+        projects: i64,
+        #[arg(long, default_value_t = 20)]
+        tasks: i64,
+        #[arg(long, default_value_t = 2)]
+        executions: i64,
+        #[arg(long, default_value_t = 200)]
+        records: i64,
+        #[arg(long, default_value_t = 100)]
+        chunks: i64,
+        #[arg(long, default_value_t = 20)]
+        jobs: i64,
+    },
     /// Run queued jobs: claims due jobs, renews their leases, retries failures with backoff.
     Worker {
         /// Jobs run at once by this process.
@@ -132,6 +152,10 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
             };
             worker(config, opts).await
         }
+        Command::SeedBench { seed, tenants, projects, tasks, executions, records, chunks, jobs } => {
+            let shape = api::seed::BenchShape { seed, tenants, projects, tasks, executions, records, chunks, jobs };
+            api::seed::seed_bench(&config, shape).await
+        }
         Command::Schema => {
             print!("{}", graphql::build_schema(&config, None).sdl());
             Ok(())
@@ -149,6 +173,7 @@ async fn serve(config: Config) -> Result<(), String> {
     let listener = std::net::TcpListener::bind(&bind).map_err(|e| format!("cannot listen on {bind}: {e}"))?;
     // A worker in the same process, so jobs (CSV ingest, embeddings, …) run on a plain
     // `make run`; ATLAS_SERVE_WORKER=false leaves them to separate `atlas worker` processes.
+    let state = server::state(config.clone()).await?;
     let worker = if config.serve_worker {
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let opts = service::queue::WorkerOptions {
@@ -160,12 +185,11 @@ async fn serve(config: Config) -> Result<(), String> {
             grace: Duration::from_secs(10),
             types: None,
         };
-        let task = tokio::spawn(run_worker(config.clone(), opts, stopped));
+        let task = tokio::spawn(run_worker(config, opts, stopped, Some(state.embedder.clone())));
         Some((stop, task))
     } else {
         None
     };
-    let state = server::state(config).await?;
     tracing::info!("serving GraphQL on http://{bind}/graphql (GraphiQL in a browser)");
     let served = server::run(state, listener).map_err(|e| e.to_string())?.await.map_err(|e| e.to_string());
     if let Some((stop, task)) = worker {
@@ -193,22 +217,27 @@ async fn worker(config: Config, opts: service::queue::WorkerOptions) -> Result<(
         }
         let _ = stop.send(true);
     });
-    run_worker(config, opts, stopped).await
+    run_worker(config, opts, stopped, None).await
 }
 
-/// Every handler Atlas has, claiming jobs until `stopped` turns true.
+/// Every handler Atlas has, claiming jobs until `stopped` turns true; `embedder` is the server's
+/// when the worker runs inside it (one copy of the model), else built from the configuration.
 async fn run_worker(
     config: Config,
     opts: service::queue::WorkerOptions,
     stopped: tokio::sync::watch::Receiver<bool>,
+    embedder: Option<std::sync::Arc<dyn service::embedding::Embedder>>,
 ) -> Result<(), String> {
     service::secrets::configure(&config.secret_key);
     let db = Database::connect(config.database_url.as_str())
         .await
         .map_err(|e| format!("cannot connect to DATABASE_URL: {e}"))?;
     let storage = std::sync::Arc::new(service::storage::Storage::open(&config.storage_url)?);
-    let registry =
-        service::job_handlers(storage, service::embedding::from_env(), service::work::execution::LlmConfig::from_env());
+    let embedder = match embedder {
+        Some(e) => e,
+        None => config.embedding.build()?,
+    };
+    let registry = service::job_handlers(storage, embedder, service::work::execution::LlmConfig::from_env());
     service::queue::run_worker(db, config.database_url.clone(), registry, opts, stopped).await.map_err(svc)
 }
 
@@ -228,7 +257,7 @@ async fn migrate(config: &Config) -> Result<(), String> {
     let owner = owner_db(config).await?;
     Migrator::up(&owner, None).await.map_err(|e| format!("migration failed: {e}"))?;
     // Vector indexes for the configured embedding dimension, when it is not the default.
-    for sql in service::search::index_statements(service::embedding::from_env().dimensions()) {
+    for sql in service::search::index_statements(config.embedding.vector_dimensions()) {
         owner.execute_unprepared(&sql).await.map_err(|e| format!("could not create a vector index: {e}"))?;
     }
     // The server's login role gets the privileges of `atlas_api`, which the migrations grant.

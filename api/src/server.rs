@@ -19,12 +19,15 @@ use crate::auth::Keys;
 use crate::config::Config;
 use crate::events::EventHub;
 use crate::graphiql;
-use crate::graphql::{build_schema, loaders::Loaders, AtlasSchema, Runtime};
+use crate::graphql::{build_schema, loaders::Loaders, Guarded, Runtime};
 use crate::metrics::Metrics;
 
 pub struct AppState {
-    pub schema: AtlasSchema,
+    /// The schema behind the request limits that are checked before execution.
+    pub schema: Guarded,
     pub storage: Arc<service::storage::Storage>,
+    /// Shared with the in-process worker, so the model's weights are loaded once.
+    pub embedder: Arc<dyn service::embedding::Embedder>,
     pub db: DatabaseConnection,
     pub keys: Keys,
     pub config: Arc<Config>,
@@ -58,12 +61,14 @@ pub async fn state(config: Config) -> Result<AppState, String> {
     let listen_url = format!("{}{sep}application_name={}-events", config.database_url, config.application_name);
     let events = EventHub::spawn(listen_url, metrics.clone()).await;
     let storage = Arc::new(service::storage::Storage::open(&config.storage_url)?);
+    let embedder = config.embedding.build()?;
     Ok(AppState {
-        schema: build_schema(
-            &config,
-            Some(Runtime { events, storage: storage.clone(), embedder: service::embedding::from_env() }),
+        schema: Guarded::new(
+            build_schema(&config, Some(Runtime { events, storage: storage.clone(), embedder: embedder.clone() })),
+            config.max_aliases,
         ),
         storage,
+        embedder,
         db,
         keys: Keys::new(&config.jwt_secret),
         config: Arc::new(config),
@@ -369,7 +374,9 @@ async fn execute(req: &HttpRequest, state: &AppState, request: async_graphql::Re
     let scope = Arc::new(Scope::new(state.db.clone(), principal));
     let loaders = Loaders::new(scope.clone(), true);
     let span = tracing::info_span!("graphql", %request_id);
-    let mut response = state.schema.execute(request.data(scope.clone()).data(loaders)).instrument(span).await;
+    let mut response = async_graphql::Executor::execute(&state.schema, request.data(scope.clone()).data(loaders))
+        .instrument(span)
+        .await;
     // One transaction per request: commit what succeeded, roll back a request with any error.
     let ok = response.errors.is_empty();
     if let Err(e) = scope.finish(ok).await {
@@ -399,24 +406,19 @@ async fn execute(req: &HttpRequest, state: &AppState, request: async_graphql::Re
         StatusCode::OK
     };
     let content_type = if graphql_response { "application/graphql-response+json" } else { "application/json" };
-    let mut body = match serde_json::to_value(&response) {
-        Ok(body) => body,
-        Err(e) => {
-            tracing::error!(%request_id, error = %e, "could not serialise a response");
-            return reject(
-                req,
-                StatusCode::INTERNAL_SERVER_ERROR,
-                vec![coded(format!("internal error (request id {request_id})"), "INTERNAL")],
-            );
-        }
+    // Serialised straight to bytes (no intermediate JSON tree: that doubled the cost of large
+    // answers). A request that failed before execution has no `data` at all (GraphQL over HTTP).
+    let body = if status == StatusCode::BAD_REQUEST {
+        serde_json::to_value(&response).and_then(|mut body| {
+            if let Some(obj) = body.as_object_mut() {
+                obj.remove("data");
+            }
+            serde_json::to_vec(&body)
+        })
+    } else {
+        serde_json::to_vec(&response)
     };
-    // A request that failed before execution has no `data` at all (GraphQL over HTTP).
-    if status == StatusCode::BAD_REQUEST {
-        if let Some(obj) = body.as_object_mut() {
-            obj.remove("data");
-        }
-    }
-    match serde_json::to_vec(&body) {
+    match body {
         Ok(body) => HttpResponse::build(status).content_type(content_type).body(body),
         Err(e) => {
             tracing::error!(%request_id, error = %e, "could not serialise a response");

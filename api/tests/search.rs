@@ -7,7 +7,7 @@ mod common;
 use common::{code, data, id, TestApp, TestUser};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
 use serde_json::{json, Value};
-use service::embedding::HashingEmbedder;
+use service::embedding::{Embedder, HashingEmbedder};
 use uuid::Uuid;
 
 /// A KB chunk with `content`, vectorised by the same built-in embedder the server uses.
@@ -35,8 +35,8 @@ async fn chunk(app: &TestApp, db: &DatabaseConnection, user: &TestUser, t: Uuid,
     let lit = format!("[{}]", v.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(","));
     common::exec(
         db,
-        "UPDATE kb_chunks SET embedding = $3::vector WHERE tenant_id = $1 AND id = $2",
-        vec![t.into(), chunk.into(), lit.into()],
+        "UPDATE kb_chunks SET embedding = $3::vector, embedding_model = $4 WHERE tenant_id = $1 AND id = $2",
+        vec![t.into(), chunk.into(), lit.into(), HashingEmbedder::new(384).model().into()],
     )
     .await
     .unwrap();
@@ -207,16 +207,18 @@ async fn tenant_filtered_top_10_keeps_its_recall() {
     assert!(recall >= 0.95, "recall@10 {recall:.3}");
 }
 
-/// Documents, code and text files are chunked on write and vectorised by an EMBED worker; each
-/// target is then searchable by text, and a file's chunks only by those who may see the file.
+/// Documents, code and text files are chunked on write and vectorised by an EMBED worker running
+/// the built-in model (the default on a fresh machine); each target is then searchable by text,
+/// a paraphrase finds what it means, and a file's chunks only those who may see the file find.
 #[tokio::test]
 async fn written_content_is_chunked_vectorised_and_searchable() {
     use common::jobs::Worker;
     use std::time::{Duration, Instant};
-    let app = TestApp::start().await;
+    let app = TestApp::start_with(common::with_local_model(common::test_config())).await;
     let owner = app.user().await;
     let t = app.tenant(&owner).await;
-    let _worker = Worker::start(&app, &["--types", "EMBED", "--poll-ms", "200"]);
+    let _worker =
+        Worker::start_with_env(&app, &["--types", "EMBED", "--poll-ms", "200"], &[("ATLAS_EMBEDDER", "local")]);
     let body = format!(
         "Onboarding guide.\n\n{}\n\nTo rotate the signing keys, run the rotation script and restart the gateway.",
         "Filler paragraph about office hours and lunch. ".repeat(40)
@@ -247,6 +249,17 @@ async fn written_content_is_chunked_vectorised_and_searchable() {
         )
         .await;
     data(&up, "uploadFile.id");
+
+    let mut docs = vec![];
+    for (slug, body) in [
+        ("password", "To reset a forgotten password, open the sign-in page and follow the recovery link we email you."),
+        ("cafeteria", "The cafeteria serves lunch from noon until two, with a vegetarian dish every day."),
+    ] {
+        let res = app
+            .gql(&owner, Some(t), "mutation($s: String!, $b: String!) { d: createKbDocument(input: { title: $s, slug: $s, body: $b }) { id } }", json!({ "s": slug, "b": body }))
+            .await;
+        docs.push(id(data(&res, "d.id")));
+    }
 
     // Wait until everything written has its vector.
     let db = app.owner_db().await;
@@ -280,6 +293,14 @@ async fn written_content_is_chunked_vectorised_and_searchable() {
     let res = search("KB_CHUNKS", "rotate the signing keys", json!({ "documentId": doc })).await;
     let top = &data(&res, "similaritySearch")[0]["node"];
     assert!(top["content"].as_str().unwrap().contains("signing keys"), "{res}");
+    // A paraphrase sharing no word with the text it means: found by meaning, not terms.
+    let res = app
+        .gql(&owner, Some(t), "query { similaritySearch(input: { target: KB_CHUNKS, text: \"I can't remember my login credentials\", k: 10 }) { score node { ... on KbChunk { document { id } } } } }", json!({}))
+        .await;
+    let hits = data(&res, "similaritySearch").as_array().unwrap().clone();
+    let rank = |d: Uuid| hits.iter().position(|h| id(&h["node"]["document"]["id"]) == d);
+    assert_eq!(rank(docs[0]), Some(0), "{res}");
+    assert!(rank(docs[1]).is_none_or(|r| r > 0), "{res}");
     let res = search("CODE", "refresh token jwt", json!({ "language": "rust", "pathPrefix": "src/auth/" })).await;
     assert_eq!(data(&res, "similaritySearch")[0]["node"]["filePath"], "src/auth/token.rs", "{res}");
     let res = search("CODE", "refresh token jwt", json!({ "pathPrefix": "tests/" })).await;

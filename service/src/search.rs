@@ -223,14 +223,18 @@ pub fn index_statements(dims: usize) -> Vec<String> {
 pub async fn similarity(scope: &Scope, embedder: &dyn Embedder, input: SimilaritySearchInput) -> Result<Vec<Hit>> {
     let k = check_k(input.k)?;
     let filter = input.filter.unwrap_or_default();
+    // Text is embedded by this server's provider, so it is compared with that provider's
+    // vectors only; a vector given by the caller is compared with every vector of its dimension.
+    let model = input.text.is_some().then(|| embedder.model());
     let q = query_vector(embedder, input.vector, input.text).await?;
-    vector_hits(scope, input.target, &q, k, input.metric, &filter).await
+    vector_hits(scope, input.target, &q, model, k, input.metric, &filter).await
 }
 
 async fn vector_hits(
     scope: &Scope,
     target: SearchTarget,
     q: &[f32],
+    model: Option<&str>,
     k: usize,
     metric: Metric,
     filter: &SearchFilter,
@@ -247,7 +251,11 @@ async fn vector_hits(
     // (half precision above 2,000 dimensions, where HNSW takes no full-precision vectors).
     let kind = if dims > 2000 { "halfvec" } else { "vector" };
     let distance = format!("(embedding::{kind}({dims}) {op} $2::{kind}({dims}))");
-    let (conds, values) = conditions(target, filter, 3)?;
+    let (mut conds, mut values) = conditions(target, filter, 3)?;
+    if let Some(model) = model {
+        values.push(model.into());
+        conds.push_str(&format!(" AND embedding_model = ${}", values.len() + 2));
+    }
     let sql = format!(
         "WITH hits AS MATERIALIZED (SELECT id, {distance} AS distance FROM {table} \
            WHERE tenant_id = $1 AND embedding IS NOT NULL AND vector_dims(embedding) = {dims}{conds} \
@@ -320,7 +328,7 @@ pub async fn hybrid(
     let q = query_vector(embedder, None, Some(text.to_string())).await?;
     let depth = (k * 5).max(50);
     let by_text = text_hits(scope, target, text, depth, &filter).await?;
-    let by_vector = vector_hits(scope, target, &q, depth, Metric::Cosine, &filter).await?;
+    let by_vector = vector_hits(scope, target, &q, Some(embedder.model()), depth, Metric::Cosine, &filter).await?;
     let mut fused: HashMap<Uuid, (f64, Option<f64>)> = HashMap::new();
     for (rank, hit) in by_text.iter().enumerate() {
         fused.entry(hit.id).or_default().0 += 1.0 / (RRF_K + rank as f64 + 1.0);

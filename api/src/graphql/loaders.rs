@@ -84,7 +84,10 @@ impl Loaders {
     {
         let mut made = self.made.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let entry = made.entry(TypeId::of::<L>()).or_insert_with(|| {
-            let loader = DataLoader::new(make(self.scope.clone()), tokio::spawn);
+            // No batching delay: the loads of one level are all queued in one poll of the request
+            // (a single task on its worker's runtime) before the batch task can run, so waiting
+            // the default 1 ms per level only added latency.
+            let loader = DataLoader::new(make(self.scope.clone()), tokio::spawn).delay(std::time::Duration::ZERO);
             loader.enable_all_cache(self.cache);
             Arc::new(Arc::new(loader)) as Arc<dyn Any + Send + Sync>
         });

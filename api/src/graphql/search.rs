@@ -65,9 +65,9 @@ pub struct SearchQuery;
 #[Object]
 impl SearchQuery {
     /// The `k` nearest rows of `target` to `vector`, or to `text` embedded with the configured
-    /// provider (by default the built-in lexical hashing embedder: it matches shared words, not
-    /// meaning; set ATLAS_EMBEDDING_URL for a model). Only your tenant's rows, and only files you
-    /// may see.
+    /// provider (by default the built-in all-MiniLM-L6-v2 model; the lexical hashing embedder,
+    /// which matches shared words rather than meaning, when the model is absent). Text is compared
+    /// with vectors of the same model only. Only your tenant's rows, and only files you may see.
     async fn similarity_search(&self, ctx: &Context<'_>, input: SimilaritySearchInput) -> Result<Vec<SearchHit>> {
         let target = input.target;
         let embedder = ctx.data::<Arc<dyn Embedder>>()?;

@@ -40,6 +40,14 @@ pub fn test_config() -> Config {
     config.db_pool_size = 5;
     config.workers = 1;
     config.jwt_secret = "test-secret".into();
+    // Deterministic and instant; the tests of the local model ask for it (`with_local_model`).
+    config.embedding.provider = service::embedding::Provider::Hashing;
+    config
+}
+
+/// The test configuration with the built-in all-MiniLM-L6-v2 model (fetched by `make test`).
+pub fn with_local_model(mut config: Config) -> Config {
+    config.embedding.provider = service::embedding::Provider::Local;
     config
 }
 

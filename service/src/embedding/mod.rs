@@ -2,9 +2,13 @@
 //! records, KB chunks, code chunks, file chunks) in batches through it.
 //!
 //! Providers: an OpenAI-compatible `/v1/embeddings` client when `ATLAS_EMBEDDING_URL` is set
-//! (OpenAI, OpenRouter, LM Studio, Ollama, vLLM), else the built-in *lexical hashing* embedder:
-//! no network and no key, so vectorisation works on a fresh machine. It hashes words and word
-//! pairs into a fixed number of dimensions; it finds shared terms, not shared meaning.
+//! (OpenAI, OpenRouter, LM Studio, Ollama, vLLM), else the built-in all-MiniLM-L6-v2 model run
+//! in-process (no network and no key, so search by meaning works on a fresh machine), else, when
+//! the model's files are absent, the *lexical hashing* embedder: it hashes words and word pairs
+//! into a fixed number of dimensions and finds shared terms, not shared meaning.
+pub mod minilm;
+
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -29,7 +33,8 @@ pub trait Embedder: Send + Sync {
     fn embed<'a>(&'a self, texts: &'a [String]) -> BoxFuture<'a, std::result::Result<Vec<Vec<f32>>, EmbedError>>;
 }
 
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
 pub struct EmbedError {
     pub message: String,
     /// Worth trying again (a timeout, a 429 or 5xx), as opposed to a refused request.
@@ -180,19 +185,115 @@ impl Embedder for OpenAiEmbedder {
     }
 }
 
-/// The configured provider: `ATLAS_EMBEDDING_URL` (+ `_MODEL`, `_API_KEY`, `_DIMENSIONS`), else
-/// the built-in lexical hashing embedder of `ATLAS_EMBEDDING_DIMENSIONS` (384) dimensions.
-pub fn from_env() -> Arc<dyn Embedder> {
-    let var = |n: &str| std::env::var(n).ok().filter(|v| !v.trim().is_empty());
-    let dims = var("ATLAS_EMBEDDING_DIMENSIONS").and_then(|d| d.parse().ok()).unwrap_or(384);
-    match var("ATLAS_EMBEDDING_URL") {
-        Some(url) => Arc::new(OpenAiEmbedder::new(
-            &url,
-            &var("ATLAS_EMBEDDING_MODEL").unwrap_or_else(|| "text-embedding-3-small".into()),
-            var("ATLAS_EMBEDDING_API_KEY"),
-            dims,
-        )),
-        None => Arc::new(HashingEmbedder::new(dims)),
+/// Which provider embeds: `ATLAS_EMBEDDER` = `auto` (the default), `local`, `hashing` or `openai`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Provider {
+    /// `openai` when `ATLAS_EMBEDDING_URL` is set, else `local` when the model's files are there,
+    /// else `hashing`.
+    Auto,
+    /// all-MiniLM-L6-v2 in-process (384 dimensions).
+    Local,
+    /// The lexical hashing embedder: shared words, not meaning.
+    Hashing,
+    /// An OpenAI-compatible `/v1/embeddings` endpoint.
+    OpenAi,
+}
+
+/// The embedding settings (see README): read once, so the server and its in-process worker
+/// share one provider (and one copy of the model's weights).
+#[derive(Clone, Debug)]
+pub struct EmbeddingConfig {
+    pub provider: Provider,
+    pub url: Option<String>,
+    pub model: String,
+    pub api_key: Option<String>,
+    /// The dimension of remote and hashing vectors (the local model's is 384).
+    pub dimensions: usize,
+    pub model_dir: PathBuf,
+}
+
+impl EmbeddingConfig {
+    pub fn from_env() -> std::result::Result<Self, String> {
+        let var = |n: &str| std::env::var(n).ok().filter(|v| !v.trim().is_empty());
+        let provider = match var("ATLAS_EMBEDDER").as_deref().map(str::trim) {
+            None | Some("auto") => Provider::Auto,
+            Some("local") => Provider::Local,
+            Some("hashing") => Provider::Hashing,
+            Some("openai") => Provider::OpenAi,
+            Some(other) => {
+                return Err(format!("ATLAS_EMBEDDER={other:?}: expected auto, local, hashing or openai"));
+            }
+        };
+        let dimensions = match var("ATLAS_EMBEDDING_DIMENSIONS") {
+            None => 384,
+            Some(d) => d
+                .trim()
+                .parse()
+                .ok()
+                .filter(|d| (1..=16_000).contains(d))
+                .ok_or_else(|| format!("ATLAS_EMBEDDING_DIMENSIONS={d:?} is not a dimension (1..16000)"))?,
+        };
+        Ok(Self {
+            provider,
+            url: var("ATLAS_EMBEDDING_URL"),
+            model: var("ATLAS_EMBEDDING_MODEL").unwrap_or_else(|| "text-embedding-3-small".into()),
+            api_key: var("ATLAS_EMBEDDING_API_KEY"),
+            dimensions,
+            model_dir: var("ATLAS_EMBEDDING_MODEL_DIR").map(PathBuf::from).unwrap_or_else(|| {
+                PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../.local/models/all-MiniLM-L6-v2"))
+            }),
+        })
+    }
+
+    /// The provider `auto` stands for here.
+    pub fn resolved(&self) -> Provider {
+        match self.provider {
+            Provider::Auto if self.url.is_some() => Provider::OpenAi,
+            Provider::Auto
+                if self.dimensions == minilm::DIMENSIONS && self.model_dir.join("model.safetensors").is_file() =>
+            {
+                Provider::Local
+            }
+            Provider::Auto => Provider::Hashing,
+            p => p,
+        }
+    }
+
+    /// The dimension of the vectors this configuration makes, without loading a model.
+    pub fn vector_dimensions(&self) -> usize {
+        if self.resolved() == Provider::Local {
+            minilm::DIMENSIONS
+        } else {
+            self.dimensions
+        }
+    }
+
+    pub fn build(&self) -> std::result::Result<Arc<dyn Embedder>, String> {
+        Ok(match self.resolved() {
+            Provider::OpenAi => {
+                let url = self.url.as_deref().ok_or("ATLAS_EMBEDDER=openai needs ATLAS_EMBEDDING_URL")?;
+                Arc::new(OpenAiEmbedder::new(url, &self.model, self.api_key.clone(), self.dimensions))
+            }
+            Provider::Local => {
+                if self.dimensions != minilm::DIMENSIONS {
+                    return Err(format!(
+                        "ATLAS_EMBEDDER=local makes {} dimensions; ATLAS_EMBEDDING_DIMENSIONS is {}",
+                        minilm::DIMENSIONS,
+                        self.dimensions
+                    ));
+                }
+                Arc::new(minilm::MiniLm::load(&self.model_dir)?)
+            }
+            _ => {
+                if self.provider == Provider::Auto {
+                    tracing::warn!(
+                        dir = %self.model_dir.display(),
+                        "no embedding model found: using the lexical hashing embedder (run scripts/model.sh for all-MiniLM-L6-v2)"
+                    );
+                }
+                Arc::new(HashingEmbedder::new(self.dimensions))
+            }
+        })
     }
 }
 
@@ -336,7 +437,7 @@ impl Embed {
                 let tx = scope.tx().await?;
                 tx.query_all_raw(Statement::from_sql_and_values(
                     DbBackend::Postgres,
-                    format!("SELECT id, content {pending_sql} ORDER BY id LIMIT {BATCH}"),
+                    format!("SELECT id, content, md5(content) AS h {pending_sql} ORDER BY id LIMIT {BATCH}"),
                     params(vec![]),
                 ))
                 .await?
@@ -346,9 +447,11 @@ impl Embed {
             }
             let mut ids = Vec::with_capacity(rows.len());
             let mut texts = Vec::with_capacity(rows.len());
+            let mut hashes = Vec::with_capacity(rows.len());
             for r in &rows {
                 ids.push(r.try_get::<Uuid>("", "id").map_err(ServiceError::from)?);
                 texts.push(r.try_get::<String>("", "content").map_err(ServiceError::from)?);
+                hashes.push(Value::from(r.try_get::<String>("", "h").map_err(ServiceError::from)?));
             }
             let vectors = self.embedder.embed(&texts).await?;
             let literals: Vec<String> = vectors
@@ -362,14 +465,18 @@ impl Embed {
                 tx.execute_raw(Statement::from_sql_and_values(
                     DbBackend::Postgres,
                     format!(
+                        // Only rows still unvectorised with the text that was embedded: an edit
+                        // (or another writer) meanwhile wins over this batch's vector.
                         "UPDATE {table} t SET embedding = v.e::vector, embedding_model = $4 \
-                         FROM unnest($2::uuid[], $3::text[]) AS v(id, e) WHERE t.tenant_id = $1 AND t.id = v.id"
+                         FROM unnest($2::uuid[], $3::text[], $5::text[]) AS v(id, e, h) \
+                         WHERE t.tenant_id = $1 AND t.id = v.id AND t.embedding IS NULL AND md5(t.content) = v.h"
                     ),
                     [
                         tenant.into(),
                         Value::Array(sea_orm::sea_query::ArrayType::Uuid, Some(Box::new(ids))),
                         Value::Array(sea_orm::sea_query::ArrayType::String, Some(Box::new(lits))),
                         self.embedder.model().into(),
+                        Value::Array(sea_orm::sea_query::ArrayType::String, Some(Box::new(hashes))),
                     ],
                 ))
                 .await?;
