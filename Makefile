@@ -26,7 +26,7 @@ ATLAS := target/debug/atlas
 help:
 	@echo "make run      serve GraphQL + GraphiQL on http://127.0.0.1:8080/graphql (local database)"
 	@echo "make test     run every test against a real PostgreSQL"
-	@echo "make bench    measure the job queue, subscriptions and search (release build; writes bench/results/)"
+	@echo "make bench    Atlas against PostGraphile v5 and graphile-worker, plus search (release build; writes bench/results/)"
 	@echo "make db | db-stop | migrate | entities | schema | check-generated | lint | fmt"
 
 build:
@@ -55,12 +55,17 @@ test: db assets build
 	@DATABASE_URL='$(TEST_DATABASE_URL)' DIRECT_URL='$(TEST_DIRECT_URL)' $(ATLAS) migrate
 	@scripts/test.sh
 
-# Benchmarks run a release build against the local database (in a tenant of their own).
+# Benchmarks run a release build against the local database: the queue and search in tenants of
+# their own, the API against PostGraphile v5 on the `atlas seed-bench` dataset (20 projects per
+# tenant, so the nested query returns 20 / 400 / 800 objects). Peers come from npm (bench/peers.sh).
 bench: db assets
-	@cargo build --release -p api --bin atlas --example bench_queue --example bench_search
+	@bench/peers.sh install
+	@cargo build --release -p api --bin atlas --example bench_queue --example bench_search --example bench_api
 	@target/release/atlas migrate
+	@target/release/atlas seed-bench --projects 20
 	@ulimit -n 8192 && target/release/examples/bench_queue
 	@target/release/examples/bench_search
+	@target/release/examples/bench_api
 
 # Generated artefacts: entity/ from the migrations, schema.graphql from the api crate.
 entities:

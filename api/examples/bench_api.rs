@@ -138,7 +138,9 @@ async fn main() -> Res<()> {
     let atlas_port = std::env::var("BENCH_ATLAS_PORT").unwrap_or_else(|_| "18088".into());
     let peer_port = std::env::var("PEER_PORT").unwrap_or_else(|_| "5005".into());
     let atlas_base = format!("http://127.0.0.1:{atlas_port}");
-    let atlas = Command::new(atlas_bin()?)
+    // BENCH_ATLAS_BIN measures another build (a before/after comparison in one sitting).
+    let bin = std::env::var("BENCH_ATLAS_BIN").map(std::path::PathBuf::from).or_else(|_| atlas_bin())?;
+    let atlas = Command::new(bin)
         .arg("serve")
         .env("DATABASE_URL", &config.database_url)
         .env("ATLAS_BIND", format!("127.0.0.1:{atlas_port}"))

@@ -1,4 +1,4 @@
-//! `atlas`: serve · migrate · token · seed-demo · schema.
+//! `atlas`: serve · migrate · token · seed-demo · seed-bench · schema · worker.
 use std::process::ExitCode;
 use std::time::Duration;
 

@@ -42,7 +42,15 @@ pub async fn get<E: EntityTrait>(scope: &Scope, entity: &'static str, id: Uuid) 
 /// which of their rows the caller sees (themselves, fellow members, their own tenants).
 pub async fn by_column<E: EntityTrait>(scope: &Scope, key: &str, values: &[Uuid]) -> Result<Vec<E::Model>> {
     let base = if column::<E>("tenant_id").is_ok() { scoped::<E>(scope)? } else { E::find() };
-    let mut select = base.filter(column::<E>(key)?.is_in(values.iter().copied()));
+    // `= ANY($1)` with one array parameter, not `IN ($1, …, $n)`: one prepared statement for
+    // every batch size, and one bind instead of n.
+    let array = sea_orm::Value::Array(
+        sea_orm::sea_query::ArrayType::Uuid,
+        Some(Box::new(values.iter().map(|v| sea_orm::Value::from(*v)).collect())),
+    );
+    let any = sea_orm::sea_query::extension::postgres::PgFunc::any(sea_orm::sea_query::Expr::val(array));
+    let mut select =
+        base.filter(sea_orm::sea_query::ExprTrait::eq(sea_orm::sea_query::Expr::col(column::<E>(key)?), any));
     // Children come back in a stable, natural order: by sequence number where rows have one,
     // else oldest first; ties broken by id.
     if let Ok(seq) = column::<E>("seq") {
