@@ -44,7 +44,7 @@ async fn send(client: &reqwest::Client, t: &Target, body: &Value) -> Res<usize> 
     let res = client.post(&t.url).bearer_auth(&t.token).json(body).send().await?;
     let status = res.status();
     let bytes = res.bytes().await?;
-    if !status.is_success() || !bytes.starts_with(b"{\"data\"") || memchr_errors(&bytes) {
+    if !status.is_success() || !bytes.starts_with(b"{\"data\"") || has_errors(&bytes) {
         return Err(format!(
             "{} answered {status}: {}",
             t.name,
@@ -55,7 +55,7 @@ async fn send(client: &reqwest::Client, t: &Target, body: &Value) -> Res<usize> 
     Ok(bytes.len())
 }
 
-fn memchr_errors(bytes: &[u8]) -> bool {
+fn has_errors(bytes: &[u8]) -> bool {
     bytes.windows(9).any(|w| w == b"\"errors\":")
 }
 

@@ -3,9 +3,10 @@
 //! Row-level security enforces the same rule again inside PostgreSQL.
 use std::str::FromStr;
 
+use sea_orm::sea_query::{extension::postgres::PgFunc, ArrayType, Expr, ExprTrait};
 use sea_orm::{
     ActiveModelBehavior, ActiveModelTrait, ColumnTrait, Condition, EntityTrait, IntoActiveModel, Order, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Select,
+    QueryFilter, QueryOrder, QuerySelect, Select, Value,
 };
 use uuid::Uuid;
 
@@ -44,13 +45,8 @@ pub async fn by_column<E: EntityTrait>(scope: &Scope, key: &str, values: &[Uuid]
     let base = if column::<E>("tenant_id").is_ok() { scoped::<E>(scope)? } else { E::find() };
     // `= ANY($1)` with one array parameter, not `IN ($1, …, $n)`: one prepared statement for
     // every batch size, and one bind instead of n.
-    let array = sea_orm::Value::Array(
-        sea_orm::sea_query::ArrayType::Uuid,
-        Some(Box::new(values.iter().map(|v| sea_orm::Value::from(*v)).collect())),
-    );
-    let any = sea_orm::sea_query::extension::postgres::PgFunc::any(sea_orm::sea_query::Expr::val(array));
-    let mut select =
-        base.filter(sea_orm::sea_query::ExprTrait::eq(sea_orm::sea_query::Expr::col(column::<E>(key)?), any));
+    let array = Value::Array(ArrayType::Uuid, Some(Box::new(values.iter().map(|v| Value::from(*v)).collect())));
+    let mut select = base.filter(Expr::col(column::<E>(key)?).eq(PgFunc::any(Expr::val(array))));
     // Children come back in a stable, natural order: by sequence number where rows have one,
     // else oldest first; ties broken by id.
     if let Ok(seq) = column::<E>("seq") {

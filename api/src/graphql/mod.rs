@@ -369,13 +369,22 @@ impl async_graphql::Executor for Guarded {
     }
 }
 
+/// Aliased fields in a selection set and below it. A loop over an explicit stack, not recursion:
+/// this runs before async-graphql's recursive-depth check, so the document may be arbitrarily deep.
 fn aliases(set: &SelectionSet) -> usize {
-    set.items
-        .iter()
-        .map(|item| match &item.node {
-            Selection::Field(f) => usize::from(f.node.alias.is_some()) + aliases(&f.node.selection_set.node),
-            Selection::InlineFragment(f) => aliases(&f.node.selection_set.node),
-            Selection::FragmentSpread(_) => 0,
-        })
-        .sum()
+    let mut count = 0;
+    let mut pending = vec![set];
+    while let Some(set) = pending.pop() {
+        for item in &set.items {
+            match &item.node {
+                Selection::Field(f) => {
+                    count += usize::from(f.node.alias.is_some());
+                    pending.push(&f.node.selection_set.node);
+                }
+                Selection::InlineFragment(f) => pending.push(&f.node.selection_set.node),
+                Selection::FragmentSpread(_) => {}
+            }
+        }
+    }
+    count
 }

@@ -93,9 +93,9 @@ impl Inner {
         let mut out = vec![Vec::new(); texts.len()];
         let mut start = 0;
         while start < order.len() {
-            let longest = tokens[order[start]].len();
+            // Texts are in ascending length, so the last of a group sets its padded length.
             let mut end = start + 1;
-            while end < order.len() && tokens[order[end]].len() * (end - start + 1) <= TOKENS_PER_PASS.max(longest) {
+            while end < order.len() && tokens[order[end]].len() * (end - start + 1) <= TOKENS_PER_PASS {
                 end += 1;
             }
             let group = &order[start..end];
