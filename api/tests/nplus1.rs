@@ -63,3 +63,57 @@ async fn nested_query_cost_does_not_grow_with_rows() {
     // + subtasks' parents: one per relation level, none per row.
     assert!(many <= 7, "{many} statements");
 }
+
+/// Relations fetch only the costly columns a selection reads. Whatever a selection asks for, under
+/// `nodes`, `edges { node }`, a fragment or a to-one relation, comes back with its real value, even
+/// when the same rows are loaded in the same request by a selection that skips those columns.
+#[tokio::test]
+async fn relations_return_every_selected_column() {
+    let app = TestApp::start().await;
+    let owner = app.user().await;
+    let tenant = app.tenant(&owner).await;
+    let res = app
+        .gql(
+            &owner,
+            Some(tenant),
+            "mutation { createProject(input: { name: \"P\", description: \"the project\" }) { id } }",
+            json!({}),
+        )
+        .await;
+    let project = id(data(&res, "createProject.id"));
+    let res = app
+        .gql(
+            &owner,
+            Some(tenant),
+            "mutation($p: UUID!) { createTask(input: { title: \"T\", description: \"parent text\", prompt: \"do it\", projectId: $p }) { id } }",
+            json!({ "p": project }),
+        )
+        .await;
+    let parent = id(data(&res, "createTask.id"));
+    let res = app
+        .gql(
+            &owner,
+            Some(tenant),
+            "mutation($t: UUID!) { createTask(input: { title: \"S\", description: \"child text\", parentId: $t }) { id } }",
+            json!({ "t": parent }),
+        )
+        .await;
+    data(&res, "createTask.id");
+
+    let query = "{ projects(first: 5) { nodes { \
+        bare: tasks(first: 5) { nodes { title } } \
+        full: tasks(first: 5) { edges { node { ...T subtasks(first: 5) { nodes { title parent { id } again: parent { description prompt } } } } } } \
+        } } } fragment T on Task { title description prompt }";
+    let res = app.gql(&owner, Some(tenant), query, json!({})).await;
+    let project = &data(&res, "projects.nodes")[0];
+    assert_eq!(project["bare"]["nodes"][0]["title"], "T");
+    let node = &project["full"]["edges"][0]["node"];
+    assert_eq!(node["title"], "T");
+    assert_eq!(node["description"], "parent text");
+    assert_eq!(node["prompt"], "do it");
+    let child = &node["subtasks"]["nodes"][0];
+    assert_eq!(child["title"], "S");
+    assert_eq!(child["parent"]["id"], json!(parent));
+    assert_eq!(child["again"]["description"], "parent text");
+    assert_eq!(child["again"]["prompt"], "do it");
+}

@@ -5,8 +5,8 @@ use std::str::FromStr;
 
 use sea_orm::sea_query::{extension::postgres::PgFunc, ArrayType, Expr, ExprTrait};
 use sea_orm::{
-    ActiveModelBehavior, ActiveModelTrait, ColumnTrait, Condition, EntityTrait, IntoActiveModel, Order, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Select, Value,
+    ActiveModelBehavior, ActiveModelTrait, ColumnTrait, Condition, EntityTrait, IdenStatic, IntoActiveModel, Iterable,
+    Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select, Value,
 };
 use uuid::Uuid;
 
@@ -41,8 +41,9 @@ pub async fn get<E: EntityTrait>(scope: &Scope, entity: &'static str, id: Uuid) 
 /// by-key loader), in the caller's tenant: one statement for a whole batch.
 /// Global tables (`users`, `tenants`) have no tenant column: row-level security alone decides
 /// which of their rows the caller sees (themselves, fellow members, their own tenants).
-pub async fn by_column<E: EntityTrait>(scope: &Scope, key: &str, values: &[Uuid]) -> Result<Vec<E::Model>> {
+pub async fn by_column<E: EntityTrait>(scope: &Scope, key: &str, values: &[Uuid], skip: Skip) -> Result<Vec<E::Model>> {
     let base = if column::<E>("tenant_id").is_ok() { scoped::<E>(scope)? } else { E::find() };
+    let base = skipping(base, skip);
     // `= ANY($1)` with one array parameter, not `IN ($1, …, $n)`: one prepared statement for
     // every batch size, and one bind instead of n.
     let array = Value::Array(ArrayType::Uuid, Some(Box::new(values.iter().map(|v| Value::from(*v)).collect())));
@@ -57,6 +58,62 @@ pub async fn by_column<E: EntityTrait>(scope: &Scope, key: &str, values: &[Uuid]
     select = select.order_by_asc(column::<E>("id")?);
     let tx = scope.tx().await?;
     Ok(select.all(&*tx).await?)
+}
+
+/// Columns of an entity a caller will not read, one bit per column in declaration order.
+///
+/// Only costly columns (text, JSON, decimals, bytes, vectors) are ever skipped: they are the ones
+/// that weigh on PostgreSQL's output, on decoding and on every copy of the row. Ids, keys, numbers,
+/// flags, enums and timestamps are always read, so code that follows a relation or computes a
+/// field from them sees real values.
+#[derive(Clone, Copy, Debug, Default, Hash, PartialEq, Eq)]
+pub struct Skip(u64);
+
+impl Skip {
+    /// Nothing skipped: the whole row.
+    pub const NONE: Skip = Skip(0);
+
+    /// The costly columns of `E` for which `wanted` says no.
+    pub fn unwanted<E: EntityTrait>(wanted: impl Fn(&str) -> bool) -> Skip {
+        let mut bits = 0u64;
+        for (i, col) in E::Column::iter().enumerate().take(64) {
+            if stand_in(&col).is_some() && !wanted(col.as_str()) {
+                bits |= 1 << i;
+            }
+        }
+        Skip(bits)
+    }
+}
+
+/// The cheap value selected in place of a skipped column (typed, so the model still decodes): NULL
+/// where the column may be null, else an empty value of its type. None for columns never skipped.
+fn stand_in<C: ColumnTrait>(col: &C) -> Option<&'static str> {
+    use sea_orm::sea_query::ColumnType as T;
+    let def = col.def();
+    let empty = match def.get_column_type() {
+        T::Char(_) | T::String(_) | T::Text => "''::text",
+        T::Json | T::JsonBinary => "'null'::jsonb",
+        T::Decimal(_) | T::Money(_) => "0::numeric",
+        T::Binary(_) | T::VarBinary(_) | T::Blob => "''::bytea",
+        T::Vector(_) | T::Array(_) if def.is_null() => "NULL",
+        _ => return None,
+    };
+    Some(if def.is_null() { "NULL" } else { empty })
+}
+
+/// `select` with the columns in `skip` replaced by their stand-ins (under the same names).
+pub fn skipping<E: EntityTrait>(mut select: Select<E>, skip: Skip) -> Select<E> {
+    if skip == Skip::NONE {
+        return select;
+    }
+    QueryTrait::query(&mut select).clear_selects();
+    for (i, col) in E::Column::iter().enumerate() {
+        select = match stand_in(&col) {
+            Some(value) if i < 64 && skip.0 & (1 << i) != 0 => select.column_as(Expr::cust(value), col.as_str()),
+            _ => select.column(col),
+        };
+    }
+    select
 }
 
 /// Insert a row into the caller's tenant with a fresh UUID v7 id.

@@ -7,17 +7,26 @@ use std::sync::{Arc, Mutex};
 
 use async_graphql::dataloader::{DataLoader, Loader};
 use sea_orm::{sea_query::ValueType, EntityTrait, ModelTrait};
-use service::{query, Scope};
+use service::query::{self, Skip};
+use service::Scope;
 use uuid::Uuid;
 
 pub struct ById<E>(Arc<Scope>, PhantomData<E>);
 pub struct ByKey<E>(Arc<Scope>, PhantomData<E>);
 
-/// A foreign-key lookup: rows of `E` whose column `column` equals `value`.
+/// A row by id, without the columns in `skip` (what the caller's selection does not read).
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
+pub struct Id {
+    pub id: Uuid,
+    pub skip: Skip,
+}
+
+/// A foreign-key lookup: rows of `E` whose column `column` equals `value`, without `skip`.
 #[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
 pub struct Key {
     pub column: &'static str,
     pub value: Uuid,
+    pub skip: Skip,
 }
 
 fn uuid_of<E: EntityTrait>(model: &E::Model, column: &str) -> Option<Uuid> {
@@ -25,7 +34,7 @@ fn uuid_of<E: EntityTrait>(model: &E::Model, column: &str) -> Option<Uuid> {
     <Option<Uuid> as ValueType>::try_from(model.get(col)).ok().flatten()
 }
 
-impl<E> Loader<Uuid> for ById<E>
+impl<E> Loader<Id> for ById<E>
 where
     E: EntityTrait + Send + Sync,
     E::Model: Send + Sync,
@@ -33,9 +42,16 @@ where
     type Value = E::Model;
     type Error = async_graphql::Error;
 
-    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, E::Model>, Self::Error> {
-        let rows = query::by_column::<E>(&self.0, "id", keys).await?;
-        Ok(rows.into_iter().filter_map(|m| uuid_of::<E>(&m, "id").map(|id| (id, m))).collect())
+    async fn load(&self, keys: &[Id]) -> Result<HashMap<Id, E::Model>, Self::Error> {
+        let mut out = HashMap::new();
+        for (skip, ids) in group(keys, |k| (k.skip, k.id)) {
+            for row in query::by_column::<E>(&self.0, "id", &ids, skip).await? {
+                if let Some(id) = uuid_of::<E>(&row, "id") {
+                    out.insert(Id { id, skip }, row);
+                }
+            }
+        }
+        Ok(out)
     }
 }
 
@@ -48,21 +64,27 @@ where
     type Error = async_graphql::Error;
 
     async fn load(&self, keys: &[Key]) -> Result<HashMap<Key, Vec<E::Model>>, Self::Error> {
-        let mut by_column: HashMap<&'static str, Vec<Uuid>> = HashMap::new();
-        for k in keys {
-            by_column.entry(k.column).or_default().push(k.value);
-        }
         // Every requested key gets an entry, so "no children" is an empty list, not a miss.
         let mut out: HashMap<Key, Vec<E::Model>> = keys.iter().map(|k| (*k, Vec::new())).collect();
-        for (column, values) in by_column {
-            for row in query::by_column::<E>(&self.0, column, &values).await? {
+        for ((column, skip), values) in group(keys, |k| ((k.column, k.skip), k.value)) {
+            for row in query::by_column::<E>(&self.0, column, &values, skip).await? {
                 if let Some(value) = uuid_of::<E>(&row, column) {
-                    out.entry(Key { column, value }).or_default().push(row);
+                    out.entry(Key { column, value, skip }).or_default().push(row);
                 }
             }
         }
         Ok(out)
     }
+}
+
+/// The keys of one batch grouped by what makes them one statement (column, skipped columns).
+fn group<K, G: std::hash::Hash + Eq>(keys: &[K], split: impl Fn(&K) -> (G, Uuid)) -> HashMap<G, Vec<Uuid>> {
+    let mut groups: HashMap<G, Vec<Uuid>> = HashMap::new();
+    for k in keys {
+        let (g, v) = split(k);
+        groups.entry(g).or_default().push(v);
+    }
+    groups
 }
 
 /// The request's loaders, made on first use per entity type.
@@ -99,21 +121,22 @@ impl Loaders {
     }
 
     /// The row `id` of `E` in the caller's tenant, batched with every other `one` of this request.
-    pub async fn one<E>(&self, id: Uuid) -> async_graphql::Result<Option<E::Model>>
+    /// Columns in `skip` hold stand-ins: pass `Skip::NONE` when the whole row is used.
+    pub async fn one<E>(&self, id: Uuid, skip: Skip) -> async_graphql::Result<Option<E::Model>>
     where
         E: EntityTrait + Send + Sync,
         E::Model: Send + Sync,
     {
-        self.get::<ById<E>, Uuid>(|s| ById(s, PhantomData)).load_one(id).await
+        self.get::<ById<E>, Id>(|s| ById(s, PhantomData)).load_one(Id { id, skip }).await
     }
 
     /// The rows of `E` whose `column` is `value` (children of a parent), batched likewise.
-    pub async fn many<E>(&self, column: &'static str, value: Uuid) -> async_graphql::Result<Vec<E::Model>>
+    pub async fn many<E>(&self, column: &'static str, value: Uuid, skip: Skip) -> async_graphql::Result<Vec<E::Model>>
     where
         E: EntityTrait + Send + Sync,
         E::Model: Send + Sync,
     {
-        let rows = self.get::<ByKey<E>, Key>(|s| ByKey(s, PhantomData)).load_one(Key { column, value }).await?;
+        let rows = self.get::<ByKey<E>, Key>(|s| ByKey(s, PhantomData)).load_one(Key { column, value, skip }).await?;
         Ok(rows.unwrap_or_default())
     }
 }

@@ -53,7 +53,9 @@ macro_rules! crud_fields {
             ) -> async_graphql::Result<$crate::graphql::connection::Conn<$Object>> {
                 let args = $crate::graphql::connection::page_args(ctx, first, after, last, before);
                 let scope = $crate::graphql::CtxExt::scope(ctx)?;
-                let page = $module::list(scope, filter, order_by.unwrap_or_default(), &args).await?;
+                let names = $crate::graphql::selected(ctx, true);
+                let reads = |column: &str| $crate::graphql::reads(&names, column);
+                let page = $module::list(scope, filter, order_by.unwrap_or_default(), &args, reads).await?;
                 Ok($crate::graphql::connection::connection(page, $Object::from))
             }
         }

@@ -22,6 +22,7 @@ use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
 use async_graphql::{
     Context, MergedObject, MergedSubscription, Object, Schema, ServerError, ServerResult, SimpleObject,
 };
+use service::query::Skip;
 use service::Scope;
 
 use crate::config::Config;
@@ -204,6 +205,7 @@ impl CtxExt for Context<'_> {
 }
 
 /// A to-one relation: the row `id` of `E` as the GraphQL type `T`, through the request's loader.
+/// Only from the relation field's own resolver: that field's selection says which columns are read.
 pub async fn one<E, T>(ctx: &Context<'_>, id: Option<uuid::Uuid>) -> async_graphql::Result<Option<T>>
 where
     E: sea_orm::EntityTrait + Send + Sync,
@@ -211,7 +213,60 @@ where
     T: From<E::Model>,
 {
     let Some(id) = id else { return Ok(None) };
-    Ok(ctx.loaders()?.one::<E>(id).await?.map(T::from))
+    Ok(ctx.loaders()?.one::<E>(id, unread::<E>(ctx, false)).await?.map(T::from))
+}
+
+/// The costly columns of `E` the current field's selection does not ask for: they are not fetched.
+fn unread<E: sea_orm::EntityTrait>(ctx: &Context<'_>, connection: bool) -> Skip {
+    let names = selected(ctx, connection);
+    Skip::unwanted::<E>(|column| reads(&names, column))
+}
+
+/// The names of the fields selected on the current field's objects (for a connection, under
+/// `nodes` and `edges { node }`), fragments included.
+pub fn selected<'a>(ctx: &'a Context<'_>, connection: bool) -> Vec<&'a str> {
+    let field = ctx.field();
+    let mut names: Vec<&str> = Vec::new();
+    if connection {
+        for f in field.selection_set() {
+            match f.name() {
+                "nodes" => names.extend(f.selection_set().map(|g| g.name())),
+                "edges" => {
+                    for e in f.selection_set().filter(|e| e.name() == "node") {
+                        names.extend(e.selection_set().map(|g| g.name()));
+                    }
+                }
+                _ => {}
+            }
+        }
+    } else {
+        names.extend(field.selection_set().map(|g| g.name()));
+    }
+    names
+}
+
+/// Whether a selection of `names` reads `column`. An object's fields are its columns in camelCase
+/// (`object!`); its other fields read only cheap columns (ids, keys, numbers), always fetched.
+pub fn reads(names: &[&str], column: &str) -> bool {
+    names.iter().any(|name| is_camel_of(name, column))
+}
+
+/// Whether `name` is `column` in camelCase (`duration_ms` → `durationMs`), as async-graphql names
+/// an object's fields.
+fn is_camel_of(name: &str, column: &str) -> bool {
+    let mut expected = column.split('_').enumerate().flat_map(|(i, part)| {
+        let mut chars = part.chars();
+        let first = chars.next().map(|c| if i == 0 { c } else { c.to_ascii_uppercase() });
+        first.into_iter().chain(chars)
+    });
+    let mut given = name.chars();
+    loop {
+        match (expected.next(), given.next()) {
+            (None, None) => return true,
+            (Some(a), Some(b)) if a == b => {}
+            _ => return false,
+        }
+    }
 }
 
 /// A to-many relation: rows of `E` whose `column` is `id`, as a connection, through the loader.
@@ -229,7 +284,7 @@ where
     E::Model: Send + Sync,
     T: From<E::Model> + async_graphql::OutputType,
 {
-    let rows = ctx.loaders()?.many::<E>(column, id).await?;
+    let rows = ctx.loaders()?.many::<E>(column, id, unread::<E>(ctx, true)).await?;
     let page = service::Page::from_loaded(rows, &connection::page_args(ctx, first, after, last, before))?;
     Ok(connection::connection(page, T::from))
 }
@@ -387,4 +442,19 @@ fn aliases(set: &SelectionSet) -> usize {
         }
     }
     count
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_camel_of;
+
+    #[test]
+    fn camel_case_names_match_their_columns() {
+        assert!(is_camel_of("durationMs", "duration_ms"));
+        assert!(is_camel_of("id", "id"));
+        assert!(is_camel_of("targetTaskCountTier2", "target_task_count_tier2"));
+        assert!(!is_camel_of("duration", "duration_ms"));
+        assert!(!is_camel_of("durationMsX", "duration_ms"));
+        assert!(!is_camel_of("duration_ms", "duration_ms"));
+    }
 }

@@ -186,12 +186,12 @@ object! {
 impl Integration {
     /// Whether an access token is stored (it is never returned).
     async fn has_access_token(&self, ctx: &Context<'_>) -> Result<bool> {
-        let row = ctx.loaders()?.one::<entity::integrations::Entity>(self.id).await?;
+        let row = ctx.loaders()?.one::<entity::integrations::Entity>(self.id, service::query::Skip::NONE).await?;
         Ok(row.is_some_and(|r| r.access_token_enc.is_some()))
     }
     /// Whether a refresh token is stored (it is never returned).
     async fn has_refresh_token(&self, ctx: &Context<'_>) -> Result<bool> {
-        let row = ctx.loaders()?.one::<entity::integrations::Entity>(self.id).await?;
+        let row = ctx.loaders()?.one::<entity::integrations::Entity>(self.id, service::query::Skip::NONE).await?;
         Ok(row.is_some_and(|r| r.refresh_token_enc.is_some()))
     }
 }

@@ -11,7 +11,7 @@ use super::code::CodeChunk;
 use super::files::FileChunk;
 use super::knowledge::KbChunk;
 use super::review::DataRecord;
-use super::{one, CtxExt};
+use super::CtxExt;
 
 /// What a hit is.
 #[derive(Union)]
@@ -35,20 +35,30 @@ pub struct SearchHit {
 
 async fn hits(ctx: &Context<'_>, target: SearchTarget, found: Vec<service::search::Hit>) -> Result<Vec<SearchHit>> {
     let mut out = Vec::with_capacity(found.len());
-    // The by-id loader batches these into one query per type.
+    // The by-id loader batches these into one query per type. Whole rows: the selection here is
+    // the hit's, not the node's.
+    async fn whole<E>(ctx: &Context<'_>, id: uuid::Uuid) -> Result<Option<E::Model>>
+    where
+        E: sea_orm::EntityTrait + Send + Sync,
+        E::Model: Send + Sync,
+    {
+        ctx.loaders()?.one::<E>(id, service::query::Skip::NONE).await
+    }
     let nodes = futures_util::future::try_join_all(found.iter().map(|h| async move {
         Ok::<_, async_graphql::Error>(match target {
             SearchTarget::KbChunks => {
-                one::<entity::kb_chunks::Entity, KbChunk>(ctx, Some(h.id)).await?.map(SearchNode::KbChunk)
+                whole::<entity::kb_chunks::Entity>(ctx, h.id).await?.map(KbChunk::from).map(SearchNode::KbChunk)
             }
-            SearchTarget::DataRecords => {
-                one::<entity::data_records::Entity, DataRecord>(ctx, Some(h.id)).await?.map(SearchNode::DataRecord)
-            }
-            SearchTarget::Code => {
-                one::<entity::code_embeddings::Entity, CodeChunk>(ctx, Some(h.id)).await?.map(SearchNode::CodeChunk)
-            }
+            SearchTarget::DataRecords => whole::<entity::data_records::Entity>(ctx, h.id)
+                .await?
+                .map(DataRecord::from)
+                .map(SearchNode::DataRecord),
+            SearchTarget::Code => whole::<entity::code_embeddings::Entity>(ctx, h.id)
+                .await?
+                .map(CodeChunk::from)
+                .map(SearchNode::CodeChunk),
             SearchTarget::Files => {
-                one::<entity::file_chunks::Entity, FileChunk>(ctx, Some(h.id)).await?.map(SearchNode::FileChunk)
+                whole::<entity::file_chunks::Entity>(ctx, h.id).await?.map(FileChunk::from).map(SearchNode::FileChunk)
             }
         })
     }))
