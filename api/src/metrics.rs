@@ -6,6 +6,8 @@ pub struct Metrics {
     pub http_requests: AtomicU64,
     pub graphql_requests: AtomicU64,
     pub graphql_errors: AtomicU64,
+    /// Root fields whose whole subtree the planner answered (`graphql::plan`).
+    pub graphql_planned_fields: AtomicU64,
     pub db_statements: AtomicU64,
     pub db_statement_failures: AtomicU64,
     pub db_statement_micros: AtomicU64,
@@ -15,10 +17,16 @@ pub struct Metrics {
 
 impl Metrics {
     pub fn render(&self) -> String {
-        let rows: [(&str, &str, &str, &AtomicU64); 8] = [
+        let rows: [(&str, &str, &str, &AtomicU64); 9] = [
             ("atlas_http_requests_total", "counter", "HTTP requests served", &self.http_requests),
             ("atlas_graphql_requests_total", "counter", "GraphQL operations executed", &self.graphql_requests),
             ("atlas_graphql_errors_total", "counter", "GraphQL responses with errors", &self.graphql_errors),
+            (
+                "atlas_graphql_planned_fields_total",
+                "counter",
+                "root fields answered whole by the query planner",
+                &self.graphql_planned_fields,
+            ),
             ("atlas_db_statements_total", "counter", "SQL statements sent", &self.db_statements),
             ("atlas_db_statement_failures_total", "counter", "SQL statements that failed", &self.db_statement_failures),
             ("atlas_db_statement_seconds_total", "counter", "time spent in SQL statements", &self.db_statement_micros),

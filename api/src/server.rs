@@ -64,7 +64,15 @@ pub async fn state(config: Config) -> Result<AppState, String> {
     let embedder = config.embedding.build()?;
     Ok(AppState {
         schema: Guarded::new(
-            build_schema(&config, Some(Runtime { events, storage: storage.clone(), embedder: embedder.clone() })),
+            build_schema(
+                &config,
+                Some(Runtime {
+                    events,
+                    storage: storage.clone(),
+                    embedder: embedder.clone(),
+                    metrics: metrics.clone(),
+                }),
+            ),
             config.max_aliases,
         ),
         storage,

@@ -111,6 +111,16 @@ impl<T> Page<T> {
         }
     }
 
+    /// The same page with each row turned into `f(row)`.
+    pub fn map<U>(self, mut f: impl FnMut(T) -> U) -> Page<U> {
+        Page {
+            items: self.items.into_iter().map(|(offset, row)| (offset, f(row))).collect(),
+            has_next_page: self.has_next_page,
+            has_previous_page: self.has_previous_page,
+            total: self.total,
+        }
+    }
+
     /// A page cut from rows already in memory (children loaded in one batch for many parents).
     pub fn from_loaded(rows: Vec<T>, args: &PageArgs) -> Result<Self> {
         let total = rows.len() as u64;

@@ -1,11 +1,10 @@
 //! Chat in GraphQL: chats, messages with parts, reply streams.
-use async_graphql::{ComplexObject, Context, Result};
+use async_graphql::{Context, Result};
 use chrono::{DateTime, FixedOffset};
 use entity::sea_orm_active_enums::{ChatStreamStatus, MessageRole};
 use service::chat::{chat_streams, chats, messages};
 use uuid::Uuid;
 
-use super::one;
 use super::tenancy::{Space, User};
 
 object! {
@@ -53,29 +52,21 @@ complex! {
         /// Messages in order.
         many messages: Message = entity::messages::Entity["chat_id"] by id;
         many streams: ChatStream = entity::chat_streams::Entity["chat_id"] by id;
-    }
-    async fn space(&self, ctx: &Context<'_>) -> Result<Option<Space>> {
-        one::<entity::spaces::Entity, _>(ctx, self.space_id).await
-    }
-    async fn owner(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        one::<entity::users::Entity, _>(ctx, Some(self.created_by)).await
+        one space: Space = entity::spaces::Entity[space_id];
+        one owner: User = entity::users::Entity[created_by];
     }
 }
 
-#[ComplexObject]
-impl Message {
-    async fn chat(&self, ctx: &Context<'_>) -> Result<Option<Chat>> {
-        one::<entity::chats::Entity, _>(ctx, Some(self.chat_id)).await
-    }
-    async fn author(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        one::<entity::users::Entity, _>(ctx, self.created_by).await
+complex! {
+    Message {
+        one chat: Chat = entity::chats::Entity[chat_id];
+        one author: User = entity::users::Entity[created_by];
     }
 }
 
-#[ComplexObject]
-impl ChatStream {
-    async fn chat(&self, ctx: &Context<'_>) -> Result<Option<Chat>> {
-        one::<entity::chats::Entity, _>(ctx, Some(self.chat_id)).await
+complex! {
+    ChatStream {
+        one chat: Chat = entity::chats::Entity[chat_id];
     }
 }
 

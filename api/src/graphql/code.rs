@@ -1,11 +1,10 @@
 //! Code (Vibe Coder) in GraphQL: commits, reviews, code chunks.
-use async_graphql::{ComplexObject, Context, Result};
+
 use chrono::{DateTime, FixedOffset};
 use entity::sea_orm_active_enums::ReviewStatus;
 use service::code::{code_embeddings, commits, reviews};
 use uuid::Uuid;
 
-use super::one;
 use super::work::{Agent, Project, Task};
 
 object! {
@@ -31,12 +30,8 @@ object! {
 complex! {
     Commit {
         many reviews: Review = entity::reviews::Entity["commit_id"] by id;
-    }
-    async fn project(&self, ctx: &Context<'_>) -> Result<Option<Project>> {
-        one::<entity::projects::Entity, _>(ctx, Some(self.project_id)).await
-    }
-    async fn task(&self, ctx: &Context<'_>) -> Result<Option<Task>> {
-        one::<entity::tasks::Entity, _>(ctx, self.task_id).await
+        one project: Project = entity::projects::Entity[project_id];
+        one task: Task = entity::tasks::Entity[task_id];
     }
 }
 
@@ -59,13 +54,10 @@ object! {
     }
 }
 
-#[ComplexObject]
-impl Review {
-    async fn commit(&self, ctx: &Context<'_>) -> Result<Option<Commit>> {
-        one::<entity::commits::Entity, _>(ctx, Some(self.commit_id)).await
-    }
-    async fn reviewer_agent(&self, ctx: &Context<'_>) -> Result<Option<Agent>> {
-        one::<entity::agents::Entity, _>(ctx, self.reviewer_agent_id).await
+complex! {
+    Review {
+        one commit: Commit = entity::commits::Entity[commit_id];
+        one reviewer_agent: Agent = entity::agents::Entity[reviewer_agent_id];
     }
 }
 
@@ -87,10 +79,9 @@ object! {
     }
 }
 
-#[ComplexObject]
-impl CodeChunk {
-    async fn project(&self, ctx: &Context<'_>) -> Result<Option<Project>> {
-        one::<entity::projects::Entity, _>(ctx, Some(self.project_id)).await
+complex! {
+    CodeChunk {
+        one project: Project = entity::projects::Entity[project_id];
     }
 }
 

@@ -1,12 +1,12 @@
 //! Files in GraphQL (metadata): folders, files, versions, grants, chunks.
-use async_graphql::{ComplexObject, Context, ErrorExtensions, Object, Result};
+use async_graphql::{Context, ErrorExtensions, Object, Result};
 use chrono::{DateTime, FixedOffset};
 use entity::sea_orm_active_enums::{FilePermission, FileVisibility};
 use service::files::{file_chunks, file_permissions, file_versions, files, folders};
 use uuid::Uuid;
 
 use super::tenancy::{Space, User};
-use super::{one, CtxExt};
+use super::CtxExt;
 
 object! {
     /// A folder in a space's virtual tree.
@@ -86,12 +86,8 @@ complex! {
     Folder {
         many folders: Folder = entity::folders::Entity["parent_id"] by id;
         many files: File = entity::files::Entity["folder_id"] by id;
-    }
-    async fn space(&self, ctx: &Context<'_>) -> Result<Option<Space>> {
-        one::<entity::spaces::Entity, _>(ctx, Some(self.space_id)).await
-    }
-    async fn parent(&self, ctx: &Context<'_>) -> Result<Option<Folder>> {
-        one::<entity::folders::Entity, _>(ctx, self.parent_id).await
+        one space: Space = entity::spaces::Entity[space_id];
+        one parent: Folder = entity::folders::Entity[parent_id];
     }
 }
 
@@ -99,15 +95,9 @@ complex! {
     File {
         many versions: FileVersion = entity::file_versions::Entity["file_id"] by id;
         many grants: FileGrant = entity::file_permissions::Entity["file_id"] by id;
-    }
-    async fn owner(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        one::<entity::users::Entity, _>(ctx, Some(self.owner_id)).await
-    }
-    async fn folder(&self, ctx: &Context<'_>) -> Result<Option<Folder>> {
-        one::<entity::folders::Entity, _>(ctx, self.folder_id).await
-    }
-    async fn space(&self, ctx: &Context<'_>) -> Result<Option<Space>> {
-        one::<entity::spaces::Entity, _>(ctx, self.space_id).await
+        one owner: User = entity::users::Entity[owner_id];
+        one folder: Folder = entity::folders::Entity[folder_id];
+        one space: Space = entity::spaces::Entity[space_id];
     }
     /// A link that downloads the current version until it expires (`expiresIn` seconds,
     /// 1 to 604800): presigned by the store for S3, else signed by Atlas (`/files/{token}`).
@@ -147,10 +137,9 @@ async fn download_url(
     .await?)
 }
 
-#[ComplexObject]
-impl FileVersion {
-    async fn file(&self, ctx: &Context<'_>) -> Result<Option<File>> {
-        one::<entity::files::Entity, _>(ctx, Some(self.file_id)).await
+complex! {
+    FileVersion {
+        one file: File = entity::files::Entity[file_id];
     }
     /// A link that downloads this version until it expires (see `File.downloadUrl`).
     async fn download_url(&self, ctx: &Context<'_>, #[graphql(default = 3600)] expires_in: i32) -> Result<String> {
@@ -162,23 +151,17 @@ impl FileVersion {
     }
 }
 
-#[ComplexObject]
-impl FileGrant {
-    async fn file(&self, ctx: &Context<'_>) -> Result<Option<File>> {
-        one::<entity::files::Entity, _>(ctx, Some(self.file_id)).await
-    }
-    async fn grantee_user(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        one::<entity::users::Entity, _>(ctx, self.grantee_user_id).await
-    }
-    async fn grantee_space(&self, ctx: &Context<'_>) -> Result<Option<Space>> {
-        one::<entity::spaces::Entity, _>(ctx, self.grantee_space_id).await
+complex! {
+    FileGrant {
+        one file: File = entity::files::Entity[file_id];
+        one grantee_user: User = entity::users::Entity[grantee_user_id];
+        one grantee_space: Space = entity::spaces::Entity[grantee_space_id];
     }
 }
 
-#[ComplexObject]
-impl FileChunk {
-    async fn file(&self, ctx: &Context<'_>) -> Result<Option<File>> {
-        one::<entity::files::Entity, _>(ctx, Some(self.file_id)).await
+complex! {
+    FileChunk {
+        one file: File = entity::files::Entity[file_id];
     }
 }
 

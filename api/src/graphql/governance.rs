@@ -1,6 +1,6 @@
 //! Governance in GraphQL: the audit log (read only; nothing can change it), intents, decision
 //! memos and approvals, with the approve / reject verbs.
-use async_graphql::{ComplexObject, Context, Object, Result};
+use async_graphql::{Context, Object, Result};
 use chrono::{DateTime, FixedOffset};
 use entity::sea_orm_active_enums::{ApprovalDecision, AuditActorType, AuditLevel, IntentStatus, MemoStatus};
 use sea_orm::prelude::Decimal;
@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::connection::{connection, page_args, Conn};
 use super::tenancy::User;
 use super::work::{Agent, Job};
-use super::{one, CtxExt};
+use super::CtxExt;
 
 object! {
     /// One entry of the append-only audit log: who did what to which row, and when.
@@ -30,10 +30,9 @@ object! {
     }
 }
 
-#[ComplexObject]
-impl AuditEntry {
-    async fn actor(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        one::<entity::users::Entity, _>(ctx, self.actor_user_id).await
+complex! {
+    AuditEntry {
+        one actor: User = entity::users::Entity[actor_user_id];
     }
 }
 
@@ -112,40 +111,25 @@ object! {
 complex! {
     Intent {
         many approvals: Approval = entity::approvals::Entity["intent_id"] by id;
-    }
-    async fn agent(&self, ctx: &Context<'_>) -> Result<Option<Agent>> {
-        one::<entity::agents::Entity, _>(ctx, self.agent_id).await
+        one agent: Agent = entity::agents::Entity[agent_id];
     }
 }
 
 complex! {
     DecisionMemo {
         many approvals: Approval = entity::approvals::Entity["memo_id"] by id;
-    }
-    async fn agent(&self, ctx: &Context<'_>) -> Result<Option<Agent>> {
-        one::<entity::agents::Entity, _>(ctx, self.agent_id).await
-    }
-    async fn intent(&self, ctx: &Context<'_>) -> Result<Option<Intent>> {
-        one::<entity::intents::Entity, _>(ctx, self.intent_id).await
-    }
-    async fn job(&self, ctx: &Context<'_>) -> Result<Option<Job>> {
-        one::<entity::jobs::Entity, _>(ctx, self.job_id).await
-    }
-    async fn reviewer(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        one::<entity::users::Entity, _>(ctx, self.reviewed_by).await
+        one agent: Agent = entity::agents::Entity[agent_id];
+        one intent: Intent = entity::intents::Entity[intent_id];
+        one job: Job = entity::jobs::Entity[job_id];
+        one reviewer: User = entity::users::Entity[reviewed_by];
     }
 }
 
-#[ComplexObject]
-impl Approval {
-    async fn approver(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        one::<entity::users::Entity, _>(ctx, Some(self.approver_id)).await
-    }
-    async fn intent(&self, ctx: &Context<'_>) -> Result<Option<Intent>> {
-        one::<entity::intents::Entity, _>(ctx, self.intent_id).await
-    }
-    async fn memo(&self, ctx: &Context<'_>) -> Result<Option<DecisionMemo>> {
-        one::<entity::decision_memos::Entity, _>(ctx, self.memo_id).await
+complex! {
+    Approval {
+        one approver: User = entity::users::Entity[approver_id];
+        one intent: Intent = entity::intents::Entity[intent_id];
+        one memo: DecisionMemo = entity::decision_memos::Entity[memo_id];
     }
 }
 

@@ -1,11 +1,10 @@
 //! Knowledge in GraphQL: KB documents, chunks, tags, and notes.
-use async_graphql::{ComplexObject, Context, Result};
+
 use chrono::{DateTime, FixedOffset};
 use entity::sea_orm_active_enums::KbStatus;
 use service::knowledge::{kb_chunks, kb_document_tags, kb_documents, kb_tags, notes};
 use uuid::Uuid;
 
-use super::one;
 use super::tenancy::{Space, User};
 
 object! {
@@ -74,20 +73,15 @@ complex! {
     KbDocument {
         many chunks: KbChunk = entity::kb_chunks::Entity["document_id"] by id;
         many tags: KbDocumentTag = entity::kb_document_tags::Entity["document_id"] by id;
-    }
-    async fn author(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        one::<entity::users::Entity, _>(ctx, Some(self.created_by)).await
-    }
-    /// The uploaded file the document came from, if any.
-    async fn source_file(&self, ctx: &Context<'_>) -> Result<Option<super::files::File>> {
-        one::<entity::files::Entity, _>(ctx, self.source_file_id).await
+        one author: User = entity::users::Entity[created_by];
+        /// The uploaded file the document came from, if any.
+        one source_file: super::files::File = entity::files::Entity[source_file_id];
     }
 }
 
-#[ComplexObject]
-impl KbChunk {
-    async fn document(&self, ctx: &Context<'_>) -> Result<Option<KbDocument>> {
-        one::<entity::kb_documents::Entity, _>(ctx, Some(self.document_id)).await
+complex! {
+    KbChunk {
+        one document: KbDocument = entity::kb_documents::Entity[document_id];
     }
 }
 
@@ -97,23 +91,17 @@ complex! {
     }
 }
 
-#[ComplexObject]
-impl KbDocumentTag {
-    async fn document(&self, ctx: &Context<'_>) -> Result<Option<KbDocument>> {
-        one::<entity::kb_documents::Entity, _>(ctx, Some(self.document_id)).await
-    }
-    async fn tag(&self, ctx: &Context<'_>) -> Result<Option<KbTag>> {
-        one::<entity::kb_tags::Entity, _>(ctx, Some(self.tag_id)).await
+complex! {
+    KbDocumentTag {
+        one document: KbDocument = entity::kb_documents::Entity[document_id];
+        one tag: KbTag = entity::kb_tags::Entity[tag_id];
     }
 }
 
-#[ComplexObject]
-impl Note {
-    async fn space(&self, ctx: &Context<'_>) -> Result<Option<Space>> {
-        one::<entity::spaces::Entity, _>(ctx, Some(self.space_id)).await
-    }
-    async fn author(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        one::<entity::users::Entity, _>(ctx, Some(self.created_by)).await
+complex! {
+    Note {
+        one space: Space = entity::spaces::Entity[space_id];
+        one author: User = entity::users::Entity[created_by];
     }
 }
 

@@ -30,8 +30,12 @@ pub struct Key {
 }
 
 fn uuid_of<E: EntityTrait>(model: &E::Model, column: &str) -> Option<Uuid> {
-    let col = query::column::<E>(column).ok()?;
-    <Option<Uuid> as ValueType>::try_from(model.get(col)).ok().flatten()
+    uuid_in::<E>(model, query::column::<E>(column).ok()?)
+}
+
+/// The UUID a row holds in `column` (none when null or not a UUID).
+pub(crate) fn uuid_in<E: EntityTrait>(model: &E::Model, column: E::Column) -> Option<Uuid> {
+    <Option<Uuid> as ValueType>::try_from(model.get(column)).ok().flatten()
 }
 
 impl<E> Loader<Id> for ById<E>

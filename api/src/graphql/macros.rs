@@ -1,6 +1,6 @@
 //! The two macros every entity's GraphQL goes through: `object!` (the type, exposing only the
 //! listed columns) and `crud_fields!` (by id, connection, create, update, delete over a
-//! `service::crud!` module). Relations are written by hand in a `#[ComplexObject]` impl.
+//! `service::crud!` module), and `complex!` for every object's relations and computed fields.
 
 /// A GraphQL object over an entity model. Only the listed fields are exposed: columns such as
 /// token hashes or secrets are simply not listed.
@@ -16,6 +16,17 @@ macro_rules! object {
         impl From<$model> for $Object {
             fn from(m: $model) -> Self {
                 Self { $( $field: m.$field.into(), )* }
+            }
+        }
+
+        impl $crate::graphql::plan::Columns for $Object {
+            fn column(name: &str) -> Option<$crate::graphql::plan::Getter<Self>> {
+                $(
+                    if $crate::graphql::is_camel_of(name, stringify!($field)) {
+                        return Some(|o: &Self| $crate::graphql::plan::Plain::plain(&o.$field));
+                    }
+                )*
+                None
             }
         }
     };
@@ -34,8 +45,13 @@ macro_rules! crud_fields {
         #[async_graphql::Object]
         impl $Query {
             #[doc = concat!("One ", stringify!($Object), " of the tenant, by id.")]
-            async fn $one(&self, ctx: &async_graphql::Context<'_>, id: uuid::Uuid) -> async_graphql::Result<$Object> {
-                Ok($module::get($crate::graphql::CtxExt::scope(ctx)?, id).await?.into())
+            async fn $one(
+                &self,
+                ctx: &async_graphql::Context<'_>,
+                id: uuid::Uuid,
+            ) -> async_graphql::Result<$crate::graphql::plan::Planned<$Object>> {
+                let row = $module::get($crate::graphql::CtxExt::scope(ctx)?, id).await?;
+                $crate::graphql::plan::object(ctx, $Object::from(row)).await
             }
 
             #[doc = concat!("The tenant's ", stringify!($Object), " rows: filter, order, page.")]
@@ -50,13 +66,13 @@ macro_rules! crud_fields {
                 before: Option<String>,
                 filter: Option<$module::Filter>,
                 order_by: Option<Vec<$module::OrderBy>>,
-            ) -> async_graphql::Result<$crate::graphql::connection::Conn<$Object>> {
+            ) -> async_graphql::Result<$crate::graphql::plan::Planned<$crate::graphql::connection::Conn<$Object>>> {
                 let args = $crate::graphql::connection::page_args(ctx, first, after, last, before);
                 let scope = $crate::graphql::CtxExt::scope(ctx)?;
                 let names = $crate::graphql::selected(ctx, true);
                 let reads = |column: &str| $crate::graphql::reads(&names, column);
                 let page = $module::list(scope, filter, order_by.unwrap_or_default(), &args, reads).await?;
-                Ok($crate::graphql::connection::connection(page, $Object::from))
+                $crate::graphql::plan::connection(ctx, page.map($Object::from)).await
             }
         }
 
@@ -88,11 +104,31 @@ macro_rules! crud_fields {
     };
 }
 
-/// The `#[ComplexObject]` of an `object!`: its to-many relations as connections (rows of an entity
-/// whose column holds this object's key, batched by the by-key loader), then any other fields.
+/// The `#[ComplexObject]` of an `object!`: its relations, then any other fields. Relation lines:
+/// - `many name: Child = entity["column"] by key;` rows of `entity` whose `column` holds this
+///   object's `key`, as a connection (batched by the by-key loader);
+/// - `one name: Child = entity[key];` the row of `entity` whose id is this object's `key` (a
+///   `Uuid` or an `Option<Uuid>`), or null (batched by the by-id loader).
+///
+/// Both kinds are also what `graphql::plan` follows when it answers a whole subtree.
 macro_rules! complex {
-    (
-        $Object:ident { $( $(#[$m:meta])* many $name:ident : $Child:ty = $entity:path [$col:literal] by $key:ident; )* }
+    // Sort the relation lines into `many` and `one` lists, then write the impls.
+    (@lines $Object:ident [$($many:tt)*] [$($one:tt)*]
+        [$(#[$m:meta])* many $name:ident : $Child:ty = $entity:path [$col:literal] by $key:ident; $($rest:tt)*]
+        $($extra:tt)*
+    ) => {
+        complex!(@lines $Object [$($many)* ([$(#[$m])*] $name, $Child, $entity, $col, $key)] [$($one)*] [$($rest)*] $($extra)*);
+    };
+    (@lines $Object:ident [$($many:tt)*] [$($one:tt)*]
+        [$(#[$m:meta])* one $name:ident : $Child:ty = $entity:path [$key:ident]; $($rest:tt)*]
+        $($extra:tt)*
+    ) => {
+        complex!(@lines $Object [$($many)*] [$($one)* ([$(#[$m])*] $name, $Child, $entity, $key)] [$($rest)*] $($extra)*);
+    };
+    (@lines $Object:ident
+        [$( ([$(#[$m:meta])*] $name:ident, $Child:ty, $entity:path, $col:literal, $key:ident) )*]
+        [$( ([$(#[$om:meta])*] $oname:ident, $OChild:ty, $oentity:path, $okey:ident) )*]
+        []
         $($extra:tt)*
     ) => {
         #[async_graphql::ComplexObject]
@@ -111,7 +147,39 @@ macro_rules! complex {
                     $crate::graphql::many::<$entity, _>(ctx, $col, self.$key, first, after, last, before).await
                 }
             )*
+            $(
+                $(#[$om])*
+                async fn $oname(&self, ctx: &async_graphql::Context<'_>) -> async_graphql::Result<Option<$OChild>> {
+                    $crate::graphql::one::<$oentity, _>(ctx, Option::<uuid::Uuid>::from(self.$okey)).await
+                }
+            )*
             $($extra)*
         }
+
+        impl $crate::graphql::plan::Relations for $Object {
+            fn relation(
+                name: &str,
+                field: async_graphql::SelectionField<'_>,
+            ) -> Option<Box<dyn $crate::graphql::plan::Level<Self>>> {
+                $(
+                    if $crate::graphql::is_camel_of(name, stringify!($name)) {
+                        return $crate::graphql::plan::many::<Self, $entity, $Child>($col, |o: &Self| o.$key, field);
+                    }
+                )*
+                $(
+                    if $crate::graphql::is_camel_of(name, stringify!($oname)) {
+                        return $crate::graphql::plan::one::<Self, $oentity, $OChild>(
+                            |o: &Self| Option::<uuid::Uuid>::from(o.$okey),
+                            field,
+                        );
+                    }
+                )*
+                let _ = (name, field);
+                None
+            }
+        }
+    };
+    ($Object:ident { $($lines:tt)* } $($extra:tt)*) => {
+        complex!(@lines $Object [] [] [$($lines)*] $($extra)*);
     };
 }

@@ -10,6 +10,7 @@ pub mod governance;
 pub mod knowledge;
 pub mod loaders;
 pub mod ops;
+pub mod plan;
 pub mod review;
 pub mod search;
 pub mod stats;
@@ -154,6 +155,7 @@ pub struct Runtime {
     pub events: EventHub,
     pub storage: std::sync::Arc<service::storage::Storage>,
     pub embedder: std::sync::Arc<dyn service::embedding::Embedder>,
+    pub metrics: std::sync::Arc<crate::metrics::Metrics>,
 }
 
 /// What file resolvers need: the upload limit, and what signs download links.
@@ -171,7 +173,7 @@ pub fn build_schema(config: &Config, runtime: Option<Runtime>) -> AtlasSchema {
         .limit_recursive_depth(64)
         .limit_directives(20);
     if let Some(rt) = runtime {
-        builder = builder.data(rt.events).data(rt.storage).data(rt.embedder).data(FileSettings {
+        builder = builder.data(rt.events).data(rt.storage).data(rt.embedder).data(rt.metrics).data(FileSettings {
             max_upload_bytes: config.max_upload_bytes,
             signing_secret: config.secret_key.clone(),
             public_url: config.public_url.clone(),
@@ -225,7 +227,11 @@ fn unread<E: sea_orm::EntityTrait>(ctx: &Context<'_>, connection: bool) -> Skip 
 /// The names of the fields selected on the current field's objects (for a connection, under
 /// `nodes` and `edges { node }`), fragments included.
 pub fn selected<'a>(ctx: &'a Context<'_>, connection: bool) -> Vec<&'a str> {
-    let field = ctx.field();
+    selected_in(ctx.field(), connection)
+}
+
+/// The same for any field of the request.
+pub fn selected_in<'a>(field: async_graphql::SelectionField<'a>, connection: bool) -> Vec<&'a str> {
     let mut names: Vec<&str> = Vec::new();
     if connection {
         for f in field.selection_set() {
@@ -253,7 +259,7 @@ pub fn reads(names: &[&str], column: &str) -> bool {
 
 /// Whether `name` is `column` in camelCase (`duration_ms` → `durationMs`), as async-graphql names
 /// an object's fields.
-fn is_camel_of(name: &str, column: &str) -> bool {
+pub(crate) fn is_camel_of(name: &str, column: &str) -> bool {
     let mut expected = column.split('_').enumerate().flat_map(|(i, part)| {
         let mut chars = part.chars();
         let first = chars.next().map(|c| if i == 0 { c } else { c.to_ascii_uppercase() });

@@ -1,6 +1,6 @@
 //! Ops in GraphQL: integrations (tokens write-only), CRM, ledger and budgets, assets, tickets,
 //! publish events, suggestions.
-use async_graphql::{ComplexObject, Context, Object, Result};
+use async_graphql::{Context, Object, Result};
 use chrono::{DateTime, FixedOffset};
 use entity::sea_orm_active_enums::{
     BudgetPeriod, LedgerCategory, LedgerEntryType, PublishStatus, SuggestionStatus, TicketCategory, TicketSeverity,
@@ -15,7 +15,7 @@ use uuid::Uuid;
 use super::stats::BudgetSpend;
 use super::tenancy::User;
 use super::work::Agent;
-use super::{one, CtxExt};
+use super::CtxExt;
 
 object! {
     /// A connection to an outside provider. Its tokens are stored encrypted and never returned.
@@ -182,8 +182,8 @@ object! {
     }
 }
 
-#[ComplexObject]
-impl Integration {
+complex! {
+    Integration {}
     /// Whether an access token is stored (it is never returned).
     async fn has_access_token(&self, ctx: &Context<'_>) -> Result<bool> {
         let row = ctx.loaders()?.one::<entity::integrations::Entity>(self.id, service::query::Skip::NONE).await?;
@@ -205,9 +205,7 @@ complex! {
 complex! {
     CrmContact {
         many segments: CrmSegmentMember = entity::crm_segment_members::Entity["contact_id"] by id;
-    }
-    async fn company(&self, ctx: &Context<'_>) -> Result<Option<CrmCompany>> {
-        one::<entity::crm_companies::Entity, _>(ctx, self.company_id).await
+        one company: CrmCompany = entity::crm_companies::Entity[company_id];
     }
 }
 
@@ -217,25 +215,21 @@ complex! {
     }
 }
 
-#[ComplexObject]
-impl CrmSegmentMember {
-    async fn segment(&self, ctx: &Context<'_>) -> Result<Option<CrmSegment>> {
-        one::<entity::crm_segments::Entity, _>(ctx, Some(self.segment_id)).await
-    }
-    async fn contact(&self, ctx: &Context<'_>) -> Result<Option<CrmContact>> {
-        one::<entity::crm_contacts::Entity, _>(ctx, Some(self.contact_id)).await
+complex! {
+    CrmSegmentMember {
+        one segment: CrmSegment = entity::crm_segments::Entity[segment_id];
+        one contact: CrmContact = entity::crm_contacts::Entity[contact_id];
     }
 }
 
-#[ComplexObject]
-impl LedgerEntry {
-    async fn creator(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        one::<entity::users::Entity, _>(ctx, self.created_by).await
+complex! {
+    LedgerEntry {
+        one creator: User = entity::users::Entity[created_by];
     }
 }
 
-#[ComplexObject]
-impl Budget {
+complex! {
+    Budget {}
     /// Expenses minus refunds in the budget's category during the current period, in cents.
     async fn spent_cents(&self, ctx: &Context<'_>) -> Result<i64> {
         Ok(ctx.loaders()?.batch::<BudgetSpend>(self.id).await?.unwrap_or(0))
@@ -246,38 +240,32 @@ impl Budget {
     }
 }
 
-#[ComplexObject]
-impl Asset {}
+complex! {
+    Asset {}
+}
 
 complex! {
     Ticket {
         many comments: TicketComment = entity::ticket_comments::Entity["ticket_id"] by id;
-    }
-    async fn reporter(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        one::<entity::users::Entity, _>(ctx, self.created_by).await
-    }
-    async fn assignee(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        one::<entity::users::Entity, _>(ctx, self.assignee_id).await
+        one reporter: User = entity::users::Entity[created_by];
+        one assignee: User = entity::users::Entity[assignee_id];
     }
 }
 
-#[ComplexObject]
-impl TicketComment {
-    async fn ticket(&self, ctx: &Context<'_>) -> Result<Option<Ticket>> {
-        one::<entity::tickets::Entity, _>(ctx, Some(self.ticket_id)).await
-    }
-    async fn author(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        one::<entity::users::Entity, _>(ctx, self.created_by).await
+complex! {
+    TicketComment {
+        one ticket: Ticket = entity::tickets::Entity[ticket_id];
+        one author: User = entity::users::Entity[created_by];
     }
 }
 
-#[ComplexObject]
-impl PublishEvent {}
+complex! {
+    PublishEvent {}
+}
 
-#[ComplexObject]
-impl Suggestion {
-    async fn source_agent(&self, ctx: &Context<'_>) -> Result<Option<Agent>> {
-        one::<entity::agents::Entity, _>(ctx, self.source_agent_id).await
+complex! {
+    Suggestion {
+        one source_agent: Agent = entity::agents::Entity[source_agent_id];
     }
 }
 

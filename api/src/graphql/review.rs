@@ -1,6 +1,6 @@
 //! Review (Operations Tools) in GraphQL: data records, Likert scores, ingest and analytics jobs,
 //! bonus windows.
-use async_graphql::{ComplexObject, Context, Result};
+use async_graphql::{Context, Result};
 use chrono::{DateTime, FixedOffset};
 use entity::sea_orm_active_enums::{AnalyticsStatus, IngestStatus, RecordCategory, RecordType};
 use service::review::{analytics_jobs, bonus_windows, data_records, ingest_jobs, likert_scores};
@@ -9,7 +9,7 @@ use uuid::Uuid;
 use super::stats::{tier_met, BonusProgress, LikertSummary, RecordLikert, WindowProgress};
 use super::tenancy::User;
 use super::work::Project;
-use super::{one, CtxExt};
+use super::CtxExt;
 
 object! {
     /// A task or feedback text of a project (seed 003), with its review state. Its embedding is
@@ -40,12 +40,8 @@ object! {
 complex! {
     DataRecord {
         many scores: LikertScore = entity::likert_scores::Entity["record_id"] by id;
-    }
-    async fn project(&self, ctx: &Context<'_>) -> Result<Option<Project>> {
-        one::<entity::projects::Entity, _>(ctx, Some(self.project_id)).await
-    }
-    async fn ingest_job(&self, ctx: &Context<'_>) -> Result<Option<IngestJob>> {
-        one::<entity::ingest_jobs::Entity, _>(ctx, self.ingest_job_id).await
+        one project: Project = entity::projects::Entity[project_id];
+        one ingest_job: IngestJob = entity::ingest_jobs::Entity[ingest_job_id];
     }
     /// Averages of the record's scores.
     async fn likert(&self, ctx: &Context<'_>) -> Result<LikertSummary> {
@@ -67,10 +63,9 @@ object! {
     }
 }
 
-#[ComplexObject]
-impl LikertScore {
-    async fn record(&self, ctx: &Context<'_>) -> Result<Option<DataRecord>> {
-        one::<entity::data_records::Entity, _>(ctx, Some(self.record_id)).await
+complex! {
+    LikertScore {
+        one record: DataRecord = entity::data_records::Entity[record_id];
     }
 }
 
@@ -99,9 +94,7 @@ object! {
 complex! {
     IngestJob {
         many records: DataRecord = entity::data_records::Entity["ingest_job_id"] by id;
-    }
-    async fn project(&self, ctx: &Context<'_>) -> Result<Option<Project>> {
-        one::<entity::projects::Entity, _>(ctx, Some(self.project_id)).await
+        one project: Project = entity::projects::Entity[project_id];
     }
 }
 
@@ -122,10 +115,9 @@ object! {
     }
 }
 
-#[ComplexObject]
-impl AnalyticsJob {
-    async fn project(&self, ctx: &Context<'_>) -> Result<Option<Project>> {
-        one::<entity::projects::Entity, _>(ctx, Some(self.project_id)).await
+complex! {
+    AnalyticsJob {
+        one project: Project = entity::projects::Entity[project_id];
     }
 }
 
@@ -146,12 +138,10 @@ object! {
     }
 }
 
-#[ComplexObject]
-impl BonusWindow {
-    async fn creator(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        one::<entity::users::Entity, _>(ctx, Some(self.created_by)).await
+complex! {
+    BonusWindow {
+        one creator: User = entity::users::Entity[created_by];
     }
-
     /// Per person who created records in the window: their counts and the tiers they reach.
     async fn progress(&self, ctx: &Context<'_>) -> Result<Vec<BonusProgress>> {
         let rows = ctx.loaders()?.batch::<WindowProgress>(self.id).await?.unwrap_or_default();

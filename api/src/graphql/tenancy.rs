@@ -1,5 +1,5 @@
 //! Tenancy in GraphQL: the caller, tenants, members, invitations, spaces and their members.
-use async_graphql::{ComplexObject, Context, Object, Result, SimpleObject};
+use async_graphql::{Context, Object, Result, SimpleObject};
 use chrono::{DateTime, FixedOffset};
 use entity::sea_orm_active_enums::{MemberRole, SeatType, SpaceRole, SpaceVisibility, TenantKind};
 use entity::{invitations, tenant_members, tenants, users};
@@ -11,38 +11,21 @@ use uuid::Uuid;
 use super::connection::{connection, page_args, Conn};
 use super::CtxExt;
 
-pub struct User(pub users::Model);
-
-impl From<users::Model> for User {
-    fn from(m: users::Model) -> Self {
-        Self(m)
+object! {
+    /// A person. You see yourself and the members of the tenant you are in.
+    User from users::Model {
+        id: Uuid,
+        email: String,
+        name: Option<String>,
+        github_id: Option<String>,
+        avatar_url: Option<String>,
+        must_reset_password: bool,
+        created_at: DateTime<FixedOffset>,
     }
 }
 
-/// A person. You see yourself and the members of the tenant you are in.
-#[Object]
-impl User {
-    async fn id(&self) -> Uuid {
-        self.0.id
-    }
-    async fn email(&self) -> &str {
-        &self.0.email
-    }
-    async fn name(&self) -> Option<&str> {
-        self.0.name.as_deref()
-    }
-    async fn github_id(&self) -> Option<&str> {
-        self.0.github_id.as_deref()
-    }
-    async fn avatar_url(&self) -> Option<&str> {
-        self.0.avatar_url.as_deref()
-    }
-    async fn must_reset_password(&self) -> bool {
-        self.0.must_reset_password
-    }
-    async fn created_at(&self) -> DateTime<FixedOffset> {
-        self.0.created_at
-    }
+complex! {
+    User {}
 }
 
 pub struct Tenant(pub tenants::Model);
@@ -146,7 +129,7 @@ pub struct TenancyQuery;
 impl TenancyQuery {
     /// The signed-in user.
     async fn me(&self, ctx: &Context<'_>) -> Result<User> {
-        Ok(User(tenancy::me(ctx.scope()?).await?))
+        Ok(User::from(tenancy::me(ctx.scope()?).await?))
     }
 
     /// The tenant chosen by `X-Tenant-Id` (or the token's `tenant_id` claim).
@@ -243,9 +226,7 @@ complex! {
         many notes: super::knowledge::Note = entity::notes::Entity["space_id"] by id;
         many folders: super::files::Folder = entity::folders::Entity["space_id"] by id;
         many chats: super::chat::Chat = entity::chats::Entity["space_id"] by id;
-    }
-    async fn owner(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        super::one::<users::Entity, _>(ctx, self.owner_user_id).await
+        one owner: User = users::Entity[owner_user_id];
     }
     /// Personal spaces have an owner; organisation spaces do not.
     async fn personal(&self) -> bool {
@@ -253,13 +234,10 @@ complex! {
     }
 }
 
-#[ComplexObject]
-impl SpaceMember {
-    async fn space(&self, ctx: &Context<'_>) -> Result<Option<Space>> {
-        super::one::<entity::spaces::Entity, _>(ctx, Some(self.space_id)).await
-    }
-    async fn user(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        super::one::<users::Entity, _>(ctx, Some(self.user_id)).await
+complex! {
+    SpaceMember {
+        one space: Space = entity::spaces::Entity[space_id];
+        one user: User = users::Entity[user_id];
     }
 }
 

@@ -1,5 +1,5 @@
 //! Work in GraphQL: projects and tasks, their relations, and live task changes.
-use async_graphql::{ComplexObject, Context, Result, SimpleObject, Subscription};
+use async_graphql::{Context, Result, SimpleObject, Subscription};
 use chrono::{DateTime, FixedOffset};
 use entity::sea_orm_active_enums::{AgentType, ExecutionStatus, JobStatus, TaskPriority, TaskStatus, WorkflowStatus};
 use futures_util::{Stream, StreamExt};
@@ -14,7 +14,7 @@ use super::stats::{
     AgentUsage, LikertSummary, ProjectLikert, ProjectTaskCounts, ProjectUsage, TaskStatusCount, TaskUsage, Usage,
 };
 use super::tenancy::User;
-use super::{authorise, changes, one, CtxExt};
+use super::{authorise, changes, CtxExt};
 
 object! {
     /// A project: a product or repository that tasks, records and commits belong to.
@@ -42,17 +42,11 @@ complex! {
         many analytics_jobs: AnalyticsJob = entity::analytics_jobs::Entity["project_id"] by id;
         many commits: Commit = entity::commits::Entity["project_id"] by id;
         many code_chunks: CodeChunk = entity::code_embeddings::Entity["project_id"] by id;
+        one owner: User = entity::users::Entity[owner_id];
+        /// The guidelines file (seed 003's PDF for reviewers), with its download link; null when
+        /// none is set or you may not see it.
+        one guidelines: super::files::File = entity::files::Entity[guidelines_file_id];
     }
-    async fn owner(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        one::<entity::users::Entity, _>(ctx, self.owner_id).await
-    }
-
-    /// The guidelines file (seed 003's PDF for reviewers), with its download link; null when
-    /// none is set or you may not see it.
-    async fn guidelines(&self, ctx: &Context<'_>) -> Result<Option<super::files::File>> {
-        one::<entity::files::Entity, _>(ctx, self.guidelines_file_id).await
-    }
-
     /// How many of the project's tasks are in each status.
     async fn task_counts(&self, ctx: &Context<'_>) -> Result<Vec<TaskStatusCount>> {
         let rows = ctx.loaders()?.batch::<ProjectTaskCounts>(self.id).await?.unwrap_or_default();
@@ -95,20 +89,10 @@ complex! {
         /// The task's streamed output, in sequence order.
         many output: TaskOutput = entity::task_output::Entity["task_id"] by id;
         many commits: Commit = entity::commits::Entity["task_id"] by id;
+        one project: Project = entity::projects::Entity[project_id];
+        one parent: Task = entity::tasks::Entity[parent_id];
+        one creator: User = entity::users::Entity[created_by];
     }
-    async fn project(&self, ctx: &Context<'_>) -> Result<Option<Project>> {
-        one::<entity::projects::Entity, _>(ctx, self.project_id).await
-    }
-
-    async fn parent(&self, ctx: &Context<'_>) -> Result<Option<Task>> {
-        one::<entity::tasks::Entity, _>(ctx, self.parent_id).await
-    }
-
-
-    async fn creator(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        one::<entity::users::Entity, _>(ctx, self.created_by).await
-    }
-
 
     /// Tokens, cost and time of the task's executions.
     async fn usage(&self, ctx: &Context<'_>) -> Result<Usage> {
@@ -141,13 +125,9 @@ complex! {
         /// The agents reporting to this one.
         many reports: Agent = entity::agents::Entity["reports_to"] by id;
         many executions: Execution = entity::executions::Entity["agent_id"] by id;
+        /// The agent this one reports to.
+        one manager: Agent = entity::agents::Entity[reports_to];
     }
-    /// The agent this one reports to.
-    async fn manager(&self, ctx: &Context<'_>) -> Result<Option<Agent>> {
-        one::<entity::agents::Entity, _>(ctx, self.reports_to).await
-    }
-
-
 
     /// Tokens, cost and time of the agent's executions.
     async fn usage(&self, ctx: &Context<'_>) -> Result<Usage> {
@@ -176,16 +156,11 @@ object! {
     }
 }
 
-#[ComplexObject]
-impl Execution {
-    async fn task(&self, ctx: &Context<'_>) -> Result<Option<Task>> {
-        one::<entity::tasks::Entity, _>(ctx, Some(self.task_id)).await
-    }
-    async fn agent(&self, ctx: &Context<'_>) -> Result<Option<Agent>> {
-        one::<entity::agents::Entity, _>(ctx, self.agent_id).await
-    }
-    async fn user(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        one::<entity::users::Entity, _>(ctx, self.user_id).await
+complex! {
+    Execution {
+        one task: Task = entity::tasks::Entity[task_id];
+        one agent: Agent = entity::agents::Entity[agent_id];
+        one user: User = entity::users::Entity[user_id];
     }
 }
 
@@ -202,10 +177,9 @@ object! {
     }
 }
 
-#[ComplexObject]
-impl TaskOutput {
-    async fn task(&self, ctx: &Context<'_>) -> Result<Option<Task>> {
-        one::<entity::tasks::Entity, _>(ctx, Some(self.task_id)).await
+complex! {
+    TaskOutput {
+        one task: Task = entity::tasks::Entity[task_id];
     }
 }
 
@@ -237,9 +211,7 @@ complex! {
     Job {
         /// Every attempt, first to last.
         many results: JobResult = entity::job_results::Entity["job_id"] by id;
-    }
-    async fn creator(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        one::<entity::users::Entity, _>(ctx, self.created_by).await
+        one creator: User = entity::users::Entity[created_by];
     }
 }
 
@@ -260,10 +232,9 @@ object! {
     }
 }
 
-#[ComplexObject]
-impl JobResult {
-    async fn job(&self, ctx: &Context<'_>) -> Result<Option<Job>> {
-        one::<entity::jobs::Entity, _>(ctx, Some(self.job_id)).await
+complex! {
+    JobResult {
+        one job: Job = entity::jobs::Entity[job_id];
     }
 }
 
@@ -281,10 +252,9 @@ object! {
     }
 }
 
-#[ComplexObject]
-impl Workflow {
-    async fn creator(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        one::<entity::users::Entity, _>(ctx, self.created_by).await
+complex! {
+    Workflow {
+        one creator: User = entity::users::Entity[created_by];
     }
 }
 
