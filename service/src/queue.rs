@@ -188,95 +188,80 @@ pub enum Outcome {
     Lost,
 }
 
-/// An attempt that has ended, to be recorded by `finish`.
-pub struct Ended {
-    pub job: jobs::Model,
-    pub result: std::result::Result<serde_json::Value, JobError>,
-    pub started: Instant,
-}
-
-/// Record the ends of attempts: success, or failure with retry or final failure, each with its
-/// `job_results` row. Only the worker still holding a job's lease can record it (others come back
-/// `Lost`). One transaction and one statement per tenant, however many attempts: a worker running
-/// many short jobs would otherwise spend a transaction (and a WAL flush) on each.
-pub async fn finish(db: &DatabaseConnection, worker: &str, ended: &[Ended], backoff: Backoff) -> Result<Vec<Outcome>> {
-    let mut outcomes = vec![Outcome::Lost; ended.len()];
-    let mut tenants: HashMap<Uuid, Vec<usize>> = HashMap::new();
-    for (i, e) in ended.iter().enumerate() {
-        tenants.entry(e.job.tenant_id).or_default().push(i);
-    }
-    for (tenant, indexes) in tenants {
-        let mut rows = Vec::with_capacity(indexes.len());
-        for &i in &indexes {
-            let Ended { job, result, started } = &ended[i];
-            let attempt = job.retry_count + 1;
-            let (status, output, error, next_retry, outcome) = match result {
-                Ok(output) => (JobStatus::Succeeded, Some(output.clone()), None, None, Outcome::Succeeded),
-                Err(e) => {
-                    let error = serde_json::json!({ "message": e.message, "attempt": attempt });
-                    if !e.permanent && attempt <= job.max_retries {
-                        let at =
-                            chrono::Utc::now() + chrono::Duration::from_std(backoff.delay(attempt)).unwrap_or_default();
-                        (JobStatus::Queued, None, Some(error), Some(at), Outcome::Retrying(at))
-                    } else {
-                        (JobStatus::Failed, None, Some(error), None, Outcome::Failed)
-                    }
-                }
-            };
-            let result_status =
-                if matches!(outcome, Outcome::Succeeded) { JobStatus::Succeeded } else { JobStatus::Failed };
-            outcomes[i] = outcome;
-            rows.push(serde_json::json!({
-                "id": job.id,
-                "result_id": Uuid::now_v7(),
-                "status": status_name(status),
-                "result_status": status_name(result_status),
-                "output": output,
-                "error": error,
-                "next_retry_at": next_retry,
-                "done": matches!(status, JobStatus::Succeeded | JobStatus::Failed),
-                "attempt": attempt,
-                "duration_ms": started.elapsed().as_millis() as i64,
-            }));
-        }
-        let scope = system_scope(db, tenant);
-        let tx = scope.tx().await?;
-        let recorded = tx
-            .query_all_raw(Statement::from_sql_and_values(
-                DbBackend::Postgres,
-                "WITH ended AS ( \
-                   SELECT * FROM jsonb_to_recordset($3) AS e(id uuid, result_id uuid, status job_status, \
-                     result_status job_status, output jsonb, error jsonb, next_retry_at timestamptz, done bool, \
-                     attempt int, duration_ms bigint)), \
-                 updated AS ( \
-                   UPDATE jobs j SET status = e.status, output = coalesce(e.output, j.output), error = e.error, \
-                     retry_count = CASE WHEN e.status = 'queued' THEN j.retry_count + 1 ELSE j.retry_count END, \
-                     next_retry_at = e.next_retry_at, completed_at = CASE WHEN e.done THEN now() END, \
-                     progress = CASE WHEN e.status = 'succeeded' THEN 1 ELSE j.progress END, \
-                     locked_by = NULL, locked_until = NULL \
-                   FROM ended e \
-                   WHERE j.tenant_id = $1 AND j.id = e.id AND j.locked_by = $2 AND j.status = 'running' \
-                   RETURNING j.id) \
-                 INSERT INTO job_results (tenant_id, id, job_id, attempt, status, output, error, worker, started_at, \
-                   finished_at, duration_ms) \
-                 SELECT $1, e.result_id, e.id, e.attempt, e.result_status, e.output, e.error, $2, \
-                   now() - make_interval(secs => e.duration_ms / 1000.0), now(), e.duration_ms \
-                 FROM ended e JOIN updated u ON u.id = e.id \
-                 RETURNING job_id",
-                [tenant.into(), worker.into(), serde_json::Value::Array(rows).into()],
-            ))
-            .await?;
-        drop(tx);
-        scope.finish(true).await?;
-        let recorded: std::collections::HashSet<Uuid> =
-            recorded.iter().filter_map(|r| r.try_get::<Uuid>("", "job_id").ok()).collect();
-        for &i in &indexes {
-            if !recorded.contains(&ended[i].job.id) {
-                outcomes[i] = Outcome::Lost;
+/// Record the end of an attempt: success, or failure with retry or final failure. Only the
+/// worker still holding the lease can do so.
+pub async fn finish(
+    db: &DatabaseConnection,
+    job: &jobs::Model,
+    worker: &str,
+    result: std::result::Result<serde_json::Value, JobError>,
+    started: Instant,
+    backoff: Backoff,
+) -> Result<Outcome> {
+    let scope = system_scope(db, job.tenant_id);
+    let attempt = job.retry_count + 1;
+    let duration_ms = started.elapsed().as_millis() as i64;
+    let (status, output, error, next_retry, outcome) = match result {
+        Ok(output) => (JobStatus::Succeeded, Some(output), None, None, Outcome::Succeeded),
+        Err(e) => {
+            let error = serde_json::json!({ "message": e.message, "attempt": attempt });
+            if !e.permanent && attempt <= job.max_retries {
+                let at = chrono::Utc::now() + chrono::Duration::from_std(backoff.delay(attempt)).unwrap_or_default();
+                (JobStatus::Queued, None, Some(error), Some(at), Outcome::Retrying(at))
+            } else {
+                (JobStatus::Failed, None, Some(error), None, Outcome::Failed)
             }
         }
+    };
+    let tx = scope.tx().await?;
+    let done = matches!(status, JobStatus::Succeeded | JobStatus::Failed);
+    let updated = tx
+        .execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "UPDATE jobs SET status = $4::job_status, output = coalesce($5, output), error = $6, \
+               retry_count = CASE WHEN $4::job_status = 'queued' THEN retry_count + 1 ELSE retry_count END, \
+               next_retry_at = $7, completed_at = CASE WHEN $8 THEN now() END, \
+               progress = CASE WHEN $4::job_status = 'succeeded' THEN 1 ELSE progress END, \
+               locked_by = NULL, locked_until = NULL \
+             WHERE tenant_id = $1 AND id = $2 AND locked_by = $3 AND status = 'running'",
+            [
+                job.tenant_id.into(),
+                job.id.into(),
+                worker.into(),
+                Value::String(Some(status_name(status).into())),
+                output.clone().into(),
+                error.clone().into(),
+                next_retry.into(),
+                done.into(),
+            ],
+        ))
+        .await?;
+    if updated.rows_affected() != 1 {
+        drop(tx);
+        scope.finish(false).await?;
+        return Ok(Outcome::Lost);
     }
-    Ok(outcomes)
+    let result_status = if matches!(outcome, Outcome::Succeeded) { JobStatus::Succeeded } else { JobStatus::Failed };
+    tx.execute_raw(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "INSERT INTO job_results (tenant_id, id, job_id, attempt, status, output, error, worker, started_at, finished_at, duration_ms) \
+         VALUES ($1, $2, $3, $4, $5::job_status, $6, $7, $8, now() - make_interval(secs => $9 / 1000.0), now(), $9)",
+        [
+            job.tenant_id.into(),
+            Uuid::now_v7().into(),
+            job.id.into(),
+            attempt.into(),
+            Value::String(Some(status_name(result_status).into())),
+            output.into(),
+            error.into(),
+            worker.into(),
+            duration_ms.into(),
+        ],
+    ))
+    .await?;
+    drop(tx);
+    scope.finish(true).await?;
+    Ok(outcome)
 }
 
 /// Give a job back without counting an attempt (a worker stopping gracefully).
@@ -424,7 +409,6 @@ pub async fn run_worker(
     listener.listen("atlas_jobs").await?;
     let held: Arc<Mutex<HashMap<Uuid, jobs::Model>>> = Arc::default();
     let mut running: JoinSet<()> = JoinSet::new();
-    let recorder = Recorder::spawn(db.clone(), opts.id.clone(), opts.backoff);
     tracing::info!(worker = %opts.id, concurrency = opts.concurrency, ?types, "worker started");
     while !*shutdown.borrow() {
         let free = opts.concurrency.saturating_sub(running.len());
@@ -435,11 +419,10 @@ pub async fn run_worker(
                     claimed = jobs.len();
                     for job in jobs {
                         held.lock().unwrap_or_else(|p| p.into_inner()).insert(job.id, job.clone());
-                        let (db, registry, opts, held, recorder) =
-                            (db.clone(), registry.clone(), opts.clone(), held.clone(), recorder.clone());
+                        let (db, registry, opts, held) = (db.clone(), registry.clone(), opts.clone(), held.clone());
                         running.spawn(async move {
                             let id = job.id;
-                            run_one(&db, &registry, &opts, &recorder, job).await;
+                            run_one(&db, &registry, &opts, job).await;
                             held.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
                         });
                     }
@@ -480,13 +463,7 @@ pub async fn run_worker(
 }
 
 /// One attempt: the handler under a timeout, its lease renewed meanwhile; then the result.
-async fn run_one(
-    db: &DatabaseConnection,
-    registry: &Registry,
-    opts: &WorkerOptions,
-    recorder: &Recorder,
-    job: jobs::Model,
-) {
+async fn run_one(db: &DatabaseConnection, registry: &Registry, opts: &WorkerOptions, job: jobs::Model) {
     let started = Instant::now();
     let result = match registry.get(&job.job_type) {
         None => Err(JobError::permanent(format!("no handler for job type {}", job.job_type))),
@@ -528,50 +505,8 @@ async fn run_one(
             }
         }
     };
-    let id = job.id;
-    match recorder.record(Ended { job, result, started }).await {
-        Ok(outcome) => tracing::debug!(job = %id, ?outcome, "job attempt ended"),
-        Err(e) => tracing::warn!(job = %id, error = ?e, "could not record a job's result; its lease will expire"),
-    }
-}
-
-/// Records the ends of a worker's attempts, those that end together in one `finish`.
-#[derive(Clone)]
-struct Recorder(tokio::sync::mpsc::UnboundedSender<(Ended, tokio::sync::oneshot::Sender<Result<Outcome>>)>);
-
-impl Recorder {
-    fn spawn(db: DatabaseConnection, worker: String, backoff: Backoff) -> Self {
-        let (tx, mut rx) =
-            tokio::sync::mpsc::unbounded_channel::<(Ended, tokio::sync::oneshot::Sender<Result<Outcome>>)>();
-        tokio::spawn(async move {
-            while let Some(first) = rx.recv().await {
-                // Whatever else has ended meanwhile joins this batch; nothing waits for more.
-                let mut batch = vec![first];
-                while let Ok(next) = rx.try_recv() {
-                    batch.push(next);
-                }
-                let (ended, replies): (Vec<_>, Vec<_>) = batch.into_iter().unzip();
-                match finish(&db, &worker, &ended, backoff).await {
-                    Ok(outcomes) => {
-                        for (reply, outcome) in replies.into_iter().zip(outcomes) {
-                            let _ = reply.send(Ok(outcome));
-                        }
-                    }
-                    Err(e) => {
-                        for reply in replies {
-                            let _ =
-                                reply.send(Err(ServiceError::internal(format!("recording job results failed: {e:?}"))));
-                        }
-                    }
-                }
-            }
-        });
-        Self(tx)
-    }
-
-    async fn record(&self, ended: Ended) -> Result<Outcome> {
-        let (reply, answer) = tokio::sync::oneshot::channel();
-        self.0.send((ended, reply)).map_err(|_| ServiceError::internal("the job recorder has stopped"))?;
-        answer.await.map_err(|_| ServiceError::internal("the job recorder has stopped"))?
+    match finish(db, &job, &opts.id, result, started, opts.backoff).await {
+        Ok(outcome) => tracing::debug!(job = %job.id, ?outcome, "job attempt ended"),
+        Err(e) => tracing::warn!(job = %job.id, error = ?e, "could not record a job's result; its lease will expire"),
     }
 }
