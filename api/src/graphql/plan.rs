@@ -183,21 +183,29 @@ fn key_of<'a>(field: &SelectionField<'a>, seen: &mut Vec<&'a str>) -> Option<Nam
     Some(Name::new(key))
 }
 
+/// Each field selected under `field`, by response key, as `plan` makes it; None as soon as one
+/// cannot be planned.
+fn each<F>(field: SelectionField<'_>, mut plan: impl FnMut(SelectionField<'_>) -> Option<F>) -> Option<Vec<(Name, F)>> {
+    let mut seen = Vec::new();
+    let mut out = Vec::new();
+    for f in field.selection_set() {
+        let key = key_of(&f, &mut seen)?;
+        out.push((key, plan(f)?));
+    }
+    Some(out)
+}
+
 impl<T: Node> Object<T> {
     fn plan(field: SelectionField<'_>) -> Option<Self> {
-        let mut seen = Vec::new();
-        let mut fields = Vec::new();
-        for f in field.selection_set() {
-            let key = key_of(&f, &mut seen)?;
-            let planned = match f.name() {
+        let fields = each(field, |f| {
+            Some(match f.name() {
                 "__typename" => ObjectField::Typename,
                 name => match T::column(name) {
                     Some(get) => ObjectField::Column(get),
                     None => ObjectField::Relation(T::relation(name, f)?),
                 },
-            };
-            fields.push((key, planned));
-        }
+            })
+        })?;
         Some(Self { fields })
     }
 
@@ -261,57 +269,39 @@ struct Connection<T> {
 
 impl<T: Node> Connection<T> {
     fn plan(field: SelectionField<'_>) -> Option<Self> {
-        let mut seen = Vec::new();
-        let mut fields = Vec::new();
         let mut objects = Vec::new();
-        for f in field.selection_set() {
-            let key = key_of(&f, &mut seen)?;
-            let planned = match f.name() {
+        let fields = each(field, |f| {
+            Some(match f.name() {
                 "__typename" => ConnectionField::Typename,
                 "totalCount" => ConnectionField::TotalCount,
                 "nodes" => {
                     objects.push(Object::plan(f)?);
                     ConnectionField::Nodes(objects.len() - 1)
                 }
-                "pageInfo" => {
-                    let mut seen = Vec::new();
-                    let mut info = Vec::new();
-                    for g in f.selection_set() {
-                        let key = key_of(&g, &mut seen)?;
-                        let planned = match g.name() {
-                            "__typename" => PageInfoField::Typename,
-                            "hasNextPage" => PageInfoField::HasNextPage,
-                            "hasPreviousPage" => PageInfoField::HasPreviousPage,
-                            "startCursor" => PageInfoField::StartCursor,
-                            "endCursor" => PageInfoField::EndCursor,
-                            _ => return None,
-                        };
-                        info.push((key, planned));
-                    }
-                    ConnectionField::PageInfo(info)
-                }
-                "edges" => {
-                    let mut seen = Vec::new();
-                    let mut edge = Vec::new();
-                    for g in f.selection_set() {
-                        let key = key_of(&g, &mut seen)?;
-                        let planned = match g.name() {
-                            "__typename" => EdgeField::Typename,
-                            "cursor" => EdgeField::Cursor,
-                            "node" => {
-                                objects.push(Object::plan(g)?);
-                                EdgeField::Node(objects.len() - 1)
-                            }
-                            _ => return None,
-                        };
-                        edge.push((key, planned));
-                    }
-                    ConnectionField::Edges(edge)
-                }
+                "pageInfo" => ConnectionField::PageInfo(each(f, |g| {
+                    Some(match g.name() {
+                        "__typename" => PageInfoField::Typename,
+                        "hasNextPage" => PageInfoField::HasNextPage,
+                        "hasPreviousPage" => PageInfoField::HasPreviousPage,
+                        "startCursor" => PageInfoField::StartCursor,
+                        "endCursor" => PageInfoField::EndCursor,
+                        _ => return None,
+                    })
+                })?),
+                "edges" => ConnectionField::Edges(each(f, |g| {
+                    Some(match g.name() {
+                        "__typename" => EdgeField::Typename,
+                        "cursor" => EdgeField::Cursor,
+                        "node" => {
+                            objects.push(Object::plan(g)?);
+                            EdgeField::Node(objects.len() - 1)
+                        }
+                        _ => return None,
+                    })
+                })?),
                 _ => return None,
-            };
-            fields.push((key, planned));
-        }
+            })
+        })?;
         Some(Self { fields, objects })
     }
 
