@@ -259,6 +259,25 @@ async fn planned_answers_equal_the_resolvers_answers() {
     assert_eq!(tasks[0]["executions"]["nodes"][0]["task"]["title"], tasks[0]["title"]);
     assert_eq!(tasks[0]["executions"]["nodes"][0]["agent"], json!(null));
 
+    // One column read by several fields of one level (nodes, an alias, edges' nodes), a relation's
+    // key read as a column too, and a to-many relation under a to-one one.
+    let shared = "{ tasks(first: 20, orderBy: [{ field: TITLE }]) { nodes { title projectId again: title
+        project { id tasks { totalCount nodes { title } } } } edges { node { title projectId } } } }";
+    let fast = same_answer(
+        &app,
+        &owner,
+        t,
+        (shared, json!({})),
+        ("{ title projectId", "usage { tokensUsed }", "usage"),
+        &["nodes", "title", "projectId", "again", "project", "edges"],
+    )
+    .await;
+    let tasks = &fast["data"]["tasks"];
+    assert_eq!(tasks["nodes"][0]["again"], tasks["nodes"][0]["title"]);
+    assert_eq!(tasks["edges"][0]["node"]["title"], tasks["nodes"][0]["title"]);
+    assert_eq!(tasks["nodes"][0]["projectId"], tasks["nodes"][0]["project"]["id"]);
+    assert_eq!(tasks["nodes"][0]["project"]["tasks"]["totalCount"], 5);
+
     // A root field by id.
     let three = projects["edges"][2]["node"]["id"].clone();
     let by_id = "query($id: UUID!) { project(id: $id) { name tasks { totalCount nodes { title executions { totalCount } } } } }";

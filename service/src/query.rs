@@ -5,8 +5,9 @@ use std::str::FromStr;
 
 use sea_orm::sea_query::{extension::postgres::PgFunc, ArrayType, Expr, ExprTrait};
 use sea_orm::{
-    ActiveModelBehavior, ActiveModelTrait, ColumnTrait, Condition, EntityTrait, IdenStatic, IntoActiveModel, Iterable,
-    Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select, Value,
+    ActiveModelBehavior, ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, IdenStatic,
+    IntoActiveModel, Iterable, Order, PaginatorTrait, QueryFilter, QueryOrder, QueryResult, QuerySelect, QueryTrait,
+    Select, Value,
 };
 use uuid::Uuid;
 
@@ -42,8 +43,32 @@ pub async fn get<E: EntityTrait>(scope: &Scope, entity: &'static str, id: Uuid) 
 /// Global tables (`users`, `tenants`) have no tenant column: row-level security alone decides
 /// which of their rows the caller sees (themselves, fellow members, their own tenants).
 pub async fn by_column<E: EntityTrait>(scope: &Scope, key: &str, values: &[Uuid], skip: Skip) -> Result<Vec<E::Model>> {
+    let select = skipping(by_column_select::<E>(scope, key, values)?, skip);
+    let tx = scope.tx().await?;
+    Ok(select.all(&*tx).await?)
+}
+
+/// The rows `by_column` finds, but only `columns` of them (by database name, in that order) and
+/// undecoded: for a caller that reads a few columns of many rows by position (the query planner),
+/// where decoding whole models would cost more than the query.
+pub async fn rows_by_column<E: EntityTrait>(
+    scope: &Scope,
+    key: &str,
+    values: &[Uuid],
+    columns: &[&str],
+) -> Result<Vec<QueryResult>> {
+    let mut select = by_column_select::<E>(scope, key, values)?;
+    QueryTrait::query(&mut select).clear_selects();
+    for name in columns {
+        // `column` applies SeaORM's select-side casts (enums as text), as whole models get them.
+        select = select.column(column::<E>(name)?);
+    }
+    let tx = scope.tx().await?;
+    Ok(tx.query_all_raw(select.build(DbBackend::Postgres)).await?)
+}
+
+fn by_column_select<E: EntityTrait>(scope: &Scope, key: &str, values: &[Uuid]) -> Result<Select<E>> {
     let base = if column::<E>("tenant_id").is_ok() { scoped::<E>(scope)? } else { E::find() };
-    let base = skipping(base, skip);
     // `= ANY($1)` with one array parameter, not `IN ($1, …, $n)`: one prepared statement for
     // every batch size, and one bind instead of n.
     let array = Value::Array(ArrayType::Uuid, Some(Box::new(values.iter().map(|v| Value::from(*v)).collect())));
@@ -55,9 +80,7 @@ pub async fn by_column<E: EntityTrait>(scope: &Scope, key: &str, values: &[Uuid]
     } else if let Ok(created) = column::<E>("created_at") {
         select = select.order_by_asc(created);
     }
-    select = select.order_by_asc(column::<E>("id")?);
-    let tx = scope.tx().await?;
-    Ok(select.all(&*tx).await?)
+    Ok(select.order_by_asc(column::<E>("id")?))
 }
 
 /// Columns of an entity a caller will not read, one bit per column in declaration order.

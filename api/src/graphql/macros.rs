@@ -20,10 +20,20 @@ macro_rules! object {
         }
 
         impl $crate::graphql::plan::Columns for $Object {
-            fn column(name: &str) -> Option<$crate::graphql::plan::Getter<Self>> {
+            fn column(name: &str) -> Option<$crate::graphql::plan::Column<Self>> {
                 $(
                     if $crate::graphql::is_camel_of(name, stringify!($field)) {
-                        return Some(|o: &Self| $crate::graphql::plan::Plain::plain(&o.$field));
+                        // The planner decodes the column as the field's type: the model's field
+                        // must be of that very type, or this does not compile.
+                        let _: fn(&$model) -> &$ty = |m| &m.$field;
+                        return Some($crate::graphql::plan::Column {
+                            name: stringify!($field),
+                            get: |o: &Self| $crate::graphql::plan::Plain::plain(&o.$field),
+                            decode: |row, i| {
+                                let value = <$ty as sea_orm::TryGetable>::try_get_by_index(row, i)?;
+                                Ok($crate::graphql::plan::Plain::plain(&value))
+                            },
+                        });
                     }
                 )*
                 None
@@ -160,15 +170,21 @@ macro_rules! complex {
             fn relation(
                 name: &str,
                 field: async_graphql::SelectionField<'_>,
-            ) -> Option<Box<dyn $crate::graphql::plan::Level<Self>>> {
+            ) -> Option<$crate::graphql::plan::Relation<Self>> {
                 $(
                     if $crate::graphql::is_camel_of(name, stringify!($name)) {
-                        return $crate::graphql::plan::many::<Self, $entity, $Child>($col, |o: &Self| o.$key, field);
+                        return $crate::graphql::plan::many::<Self, $entity, $Child>(
+                            $col,
+                            stringify!($key),
+                            |o: &Self| Option::<uuid::Uuid>::from(o.$key),
+                            field,
+                        );
                     }
                 )*
                 $(
                     if $crate::graphql::is_camel_of(name, stringify!($oname)) {
                         return $crate::graphql::plan::one::<Self, $oentity, $OChild>(
+                            stringify!($okey),
                             |o: &Self| Option::<uuid::Uuid>::from(o.$okey),
                             field,
                         );

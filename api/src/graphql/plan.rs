@@ -1,13 +1,14 @@
 //! Whole-subtree answers for plain relation queries, as PostGraphile plans a query up front.
 //!
-//! When a list field's selection reads only columns, `__typename` and to-many relations (and
-//! their connections' `nodes`, `edges`, `pageInfo`, `totalCount`), all the way down, the subtree
-//! is planned before anything runs and then answered level by level: one statement per level for
-//! all parents at once, values written straight into the response. The ordinary path spends most
-//! of a large answer on one boxed future, one DataLoader round and one GraphQL object per field.
-//! Anything else in the subtree (computed fields, to-one relations, aggregates, a response key
-//! given twice, arguments the ordinary resolvers would refuse) leaves the whole subtree to the
-//! ordinary resolvers, which give the same answer.
+//! When a root field's selection reads only columns, `__typename`, and relations (`complex!`
+//! `many` and `one` lines, with their connections' `nodes`, `edges`, `pageInfo`, `totalCount`),
+//! all the way down, the subtree is planned before anything runs and then answered level by level:
+//! one statement per level for all parents at once. Each level selects only the columns its
+//! fields read (plus the keys its relations follow) and decodes them by position straight into
+//! response values: no models, no GraphQL objects, no per-field futures or DataLoader rounds,
+//! which is where the ordinary path spends a large answer. Anything else in the subtree (computed
+//! fields, aggregates, a response key given twice, arguments the ordinary resolvers would refuse)
+//! leaves the whole field to the ordinary resolvers, which give the same answer.
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::marker::PhantomData;
@@ -22,13 +23,13 @@ use chrono::{DateTime, FixedOffset};
 use entity::sea_orm_active_enums::*;
 use futures_util::future::BoxFuture;
 use sea_orm::prelude::Decimal;
-use sea_orm::EntityTrait;
-use service::query::{self, Skip};
+use sea_orm::{EntityTrait, QueryResult, TryGetError, TryGetable};
+use service::query;
 use service::{Page, PageArgs, Scope};
 use uuid::Uuid;
 
 use super::connection::{connection as lazy_connection, Conn, Cursor};
-use super::{reads, selected_in, CtxExt};
+use super::CtxExt;
 
 /// A field's answer: built here, or left to the ordinary resolvers. The schema sees `T` alone.
 pub enum Planned<T> {
@@ -139,38 +140,129 @@ impl<T: Plain> Plain for Vec<T> {
     }
 }
 
-/// Reads one column field of an object.
-pub type Getter<T> = fn(&T) -> Value;
-
-/// The column fields of an `object!` type.
-pub trait Columns {
-    fn column(name: &str) -> Option<Getter<Self>>;
+/// A column field of an `object!` type: its database column (the model field it is copied from),
+/// read from a built object (a root field's rows) or decoded by position from a selected row.
+pub struct Column<T> {
+    pub name: &'static str,
+    pub get: fn(&T) -> Value,
+    pub decode: fn(&QueryResult, usize) -> Result<Value, TryGetError>,
 }
 
-/// The to-many relations of an `object!` type (its `complex!` `many` lines), planned for a
+/// The column fields of an `object!` type.
+pub trait Columns: Sized {
+    fn column(name: &str) -> Option<Column<Self>>;
+}
+
+/// A relation of an `object!` type planned for a selection: the parent column holding its key
+/// (read like a column) and the level that answers it.
+pub struct Relation<T> {
+    pub key: &'static str,
+    pub get: fn(&T) -> Option<Uuid>,
+    pub level: Box<dyn Level>,
+}
+
+/// The relations of an `object!` type (its `complex!` `many` and `one` lines), planned for a
 /// selection; None when the name is no such relation or its selection cannot be planned.
 pub trait Relations: Sized {
-    fn relation(name: &str, field: SelectionField<'_>) -> Option<Box<dyn Level<Self>>>;
+    fn relation(name: &str, field: SelectionField<'_>) -> Option<Relation<Self>>;
 }
 
 /// An object type the planner can answer.
 pub trait Node: Columns + Relations + OutputType + Send + Sync + 'static {}
 impl<T: Columns + Relations + OutputType + Send + Sync + 'static> Node for T {}
 
-/// A planned to-many relation: for every parent, its connection's value.
-pub trait Level<P>: Send + Sync {
-    fn run<'a>(&'a self, scope: &'a Scope, parents: &'a [P]) -> BoxFuture<'a, async_graphql::Result<Vec<Value>>>;
+/// A planned relation: for every parent key, its value (a connection, an object or null).
+pub trait Level: Send + Sync {
+    fn run<'a>(&'a self, scope: &'a Scope, keys: Vec<Option<Uuid>>)
+        -> BoxFuture<'a, async_graphql::Result<Vec<Value>>>;
 }
 
-enum ObjectField<T> {
+/// What each row of one level holds: the keys its relations follow, then the columns its objects
+/// read, each once however many fields read it. Nested levels select exactly these columns.
+struct Shape<T> {
+    keys: Vec<(&'static str, fn(&T) -> Option<Uuid>)>,
+    cells: Vec<Column<T>>,
+    /// How many fields read each cell: a cell read once is moved into the answer, not copied.
+    reads: Vec<u32>,
+}
+
+/// One row of a level: its keys and its cells, as `Shape` lists them.
+struct Row {
+    keys: Vec<Option<Uuid>>,
+    cells: Vec<Value>,
+}
+
+impl<T> Shape<T> {
+    fn new() -> Self {
+        Self { keys: Vec::new(), cells: Vec::new(), reads: Vec::new() }
+    }
+
+    fn key(&mut self, name: &'static str, get: fn(&T) -> Option<Uuid>) -> usize {
+        self.keys.iter().position(|(n, _)| *n == name).unwrap_or_else(|| {
+            self.keys.push((name, get));
+            self.keys.len() - 1
+        })
+    }
+
+    fn cell(&mut self, column: Column<T>) -> usize {
+        let i = self.cells.iter().position(|c| c.name == column.name).unwrap_or_else(|| {
+            self.cells.push(column);
+            self.reads.push(0);
+            self.cells.len() - 1
+        });
+        self.reads[i] += 1;
+        i
+    }
+
+    /// The database columns a nested level selects after its join column: keys, then cells.
+    fn columns<'a>(&self, join: &'a str) -> Vec<&'a str> {
+        let mut names = Vec::with_capacity(1 + self.keys.len() + self.cells.len());
+        names.push(join);
+        names.extend(self.keys.iter().map(|(n, _)| *n));
+        names.extend(self.cells.iter().map(|c| c.name));
+        names
+    }
+
+    /// A root field's object as a row.
+    fn row_of(&self, item: &T) -> Row {
+        Row {
+            keys: self.keys.iter().map(|(_, get)| get(item)).collect(),
+            cells: self.cells.iter().map(|c| (c.get)(item)).collect(),
+        }
+    }
+
+    /// A selected row (as `columns` ordered it) as the join column's value and a row.
+    fn decode(&self, row: &QueryResult) -> Result<(Option<Uuid>, Row), TryGetError> {
+        let join = <Option<Uuid> as TryGetable>::try_get_by_index(row, 0)?;
+        let mut keys = Vec::with_capacity(self.keys.len());
+        for i in 0..self.keys.len() {
+            keys.push(<Option<Uuid> as TryGetable>::try_get_by_index(row, 1 + i)?);
+        }
+        let base = 1 + self.keys.len();
+        let mut cells = Vec::with_capacity(self.cells.len());
+        for (i, column) in self.cells.iter().enumerate() {
+            cells.push((column.decode)(row, base + i)?);
+        }
+        Ok((join, Row { keys, cells }))
+    }
+}
+
+fn decoded<T>(shape: &Shape<T>, rows: &[QueryResult]) -> async_graphql::Result<Vec<(Option<Uuid>, Row)>> {
+    rows.iter()
+        .map(|row| shape.decode(row).map_err(|e| service::ServiceError::from(sea_orm::DbErr::from(e)).into()))
+        .collect()
+}
+
+enum ObjectField {
     Typename,
-    Column(Getter<T>),
-    Relation(Box<dyn Level<T>>),
+    Column(usize),
+    Relation(usize, Box<dyn Level>),
 }
 
 /// The fields selected on an object type, in the order the answer lists them.
 struct Object<T> {
-    fields: Vec<(Name, ObjectField<T>)>,
+    fields: Vec<(Name, ObjectField)>,
+    node: PhantomData<fn() -> T>,
 }
 
 /// A response key, once per selection set: two selections of one key would have to be merged.
@@ -196,23 +288,26 @@ fn each<F>(field: SelectionField<'_>, mut plan: impl FnMut(SelectionField<'_>) -
 }
 
 impl<T: Node> Object<T> {
-    fn plan(field: SelectionField<'_>) -> Option<Self> {
+    fn plan(field: SelectionField<'_>, shape: &mut Shape<T>) -> Option<Self> {
         let fields = each(field, |f| {
             Some(match f.name() {
                 "__typename" => ObjectField::Typename,
                 name => match T::column(name) {
-                    Some(get) => ObjectField::Column(get),
-                    None => ObjectField::Relation(T::relation(name, f)?),
+                    Some(column) => ObjectField::Column(shape.cell(column)),
+                    None => {
+                        let relation = T::relation(name, f)?;
+                        ObjectField::Relation(shape.key(relation.key, relation.get), relation.level)
+                    }
                 },
             })
         })?;
-        Some(Self { fields })
+        Some(Self { fields, node: PhantomData })
     }
 
-    /// The value of every item, each relation loaded once for all of them.
-    async fn run(&self, scope: &Scope, items: &[T]) -> async_graphql::Result<Vec<Value>> {
+    /// The value of every row, each relation loaded once for all of them.
+    async fn run(&self, scope: &Scope, shape: &Shape<T>, rows: &mut [Row]) -> async_graphql::Result<Vec<Value>> {
         let mut maps: Vec<IndexMap<Name, Value>> =
-            (0..items.len()).map(|_| IndexMap::with_capacity(self.fields.len())).collect();
+            (0..rows.len()).map(|_| IndexMap::with_capacity(self.fields.len())).collect();
         for (key, field) in &self.fields {
             match field {
                 ObjectField::Typename => {
@@ -221,13 +316,16 @@ impl<T: Node> Object<T> {
                         map.insert(key.clone(), Value::String(name.to_string()));
                     }
                 }
-                ObjectField::Column(get) => {
-                    for (map, item) in maps.iter_mut().zip(items) {
-                        map.insert(key.clone(), get(item));
+                ObjectField::Column(i) => {
+                    let once = shape.reads[*i] == 1;
+                    for (map, row) in maps.iter_mut().zip(rows.iter_mut()) {
+                        let value = if once { std::mem::take(&mut row.cells[*i]) } else { row.cells[*i].clone() };
+                        map.insert(key.clone(), value);
                     }
                 }
-                ObjectField::Relation(level) => {
-                    for (map, value) in maps.iter_mut().zip(level.run(scope, items).await?) {
+                ObjectField::Relation(k, level) => {
+                    let keys = rows.iter().map(|row| row.keys[*k]).collect();
+                    for (map, value) in maps.iter_mut().zip(level.run(scope, keys).await?) {
                         map.insert(key.clone(), value);
                     }
                 }
@@ -260,22 +358,24 @@ enum ConnectionField {
     Edges(Vec<(Name, EdgeField)>),
 }
 
-/// The fields selected on a connection, and the object plans of its nodes (one per `nodes` or
-/// `edges { node }` selection).
+/// The fields selected on a connection, the object plans of its nodes (one per `nodes` or
+/// `edges { node }` selection) and the shape of their rows.
 struct Connection<T> {
     fields: Vec<(Name, ConnectionField)>,
     objects: Vec<Object<T>>,
+    shape: Shape<T>,
 }
 
 impl<T: Node> Connection<T> {
     fn plan(field: SelectionField<'_>) -> Option<Self> {
         let mut objects = Vec::new();
+        let mut shape = Shape::new();
         let fields = each(field, |f| {
             Some(match f.name() {
                 "__typename" => ConnectionField::Typename,
                 "totalCount" => ConnectionField::TotalCount,
                 "nodes" => {
-                    objects.push(Object::plan(f)?);
+                    objects.push(Object::plan(f, &mut shape)?);
                     ConnectionField::Nodes(objects.len() - 1)
                 }
                 "pageInfo" => ConnectionField::PageInfo(each(f, |g| {
@@ -293,7 +393,7 @@ impl<T: Node> Connection<T> {
                         "__typename" => EdgeField::Typename,
                         "cursor" => EdgeField::Cursor,
                         "node" => {
-                            objects.push(Object::plan(g)?);
+                            objects.push(Object::plan(g, &mut shape)?);
                             EdgeField::Node(objects.len() - 1)
                         }
                         _ => return None,
@@ -302,11 +402,11 @@ impl<T: Node> Connection<T> {
                 _ => return None,
             })
         })?;
-        Some(Self { fields, objects })
+        Some(Self { fields, objects, shape })
     }
 
     /// The value of each page; the nodes of all pages are answered together, level by level.
-    async fn run(&self, scope: &Scope, pages: Vec<Page<T>>) -> async_graphql::Result<Vec<Value>> {
+    async fn run(&self, scope: &Scope, pages: Vec<Page<Row>>) -> async_graphql::Result<Vec<Value>> {
         let mut nodes = Vec::new();
         let mut metas = Vec::with_capacity(pages.len());
         for page in pages {
@@ -316,7 +416,7 @@ impl<T: Node> Connection<T> {
         }
         let mut answered = Vec::with_capacity(self.objects.len());
         for object in &self.objects {
-            answered.push(object.run(scope, &nodes).await?.into_iter());
+            answered.push(object.run(scope, &self.shape, &mut nodes).await?.into_iter());
         }
         let conn_type = Conn::<T>::type_name();
         let edge_type =
@@ -376,7 +476,8 @@ pub async fn connection<T: Node>(ctx: &Context<'_>, page: Page<T>) -> async_grap
     match Connection::<T>::plan(ctx.field()) {
         Some(plan) => {
             counted(ctx);
-            let mut values = plan.run(ctx.scope()?, vec![page]).await?;
+            let rows = page.map(|item| plan.shape.row_of(&item));
+            let mut values = plan.run(ctx.scope()?, vec![rows]).await?;
             Ok(Planned::Built(Mutex::new(values.pop())))
         }
         None => Ok(Planned::Lazy(lazy_connection(page, |node| node))),
@@ -385,10 +486,12 @@ pub async fn connection<T: Node>(ctx: &Context<'_>, page: Page<T>) -> async_grap
 
 /// A root field's object: planned when its selection allows, else left to the ordinary resolvers.
 pub async fn object<T: Node>(ctx: &Context<'_>, item: T) -> async_graphql::Result<Planned<T>> {
-    match Object::<T>::plan(ctx.field()) {
+    let mut shape = Shape::new();
+    match Object::<T>::plan(ctx.field(), &mut shape) {
         Some(plan) => {
             counted(ctx);
-            let mut values = plan.run(ctx.scope()?, std::slice::from_ref(&item)).await?;
+            let mut rows = [shape.row_of(&item)];
+            let mut values = plan.run(ctx.scope()?, &shape, &mut rows).await?;
             Ok(Planned::Built(Mutex::new(values.pop())))
         }
         None => Ok(Planned::Lazy(item)),
@@ -421,81 +524,90 @@ fn hand_out(uses: Vec<Option<usize>>, values: Vec<Value>) -> Vec<Value> {
         .collect()
 }
 
-/// The row of `E` each parent `P` points at by id (its `key`), or null.
-struct One<P, E, C> {
-    key: fn(&P) -> Option<Uuid>,
-    skip: Skip,
+/// Each distinct key in first-seen order, and for each key its place in that list.
+fn distinct(keys: &[Option<Uuid>]) -> (Vec<Uuid>, HashMap<Uuid, usize>) {
+    let mut index = HashMap::with_capacity(keys.len());
+    let mut unique = Vec::with_capacity(keys.len());
+    for key in keys.iter().flatten() {
+        index.entry(*key).or_insert_with(|| {
+            unique.push(*key);
+            unique.len() - 1
+        });
+    }
+    (unique, index)
+}
+
+/// The row of `E` each parent points at by id (its key), or null.
+struct One<E, C> {
+    shape: Shape<C>,
     object: Object<C>,
     entity: PhantomData<fn() -> E>,
 }
 
-/// Plan a `one` relation of `complex!` for its selection `field`.
-pub fn one<P, E, C>(key: fn(&P) -> Option<Uuid>, field: SelectionField<'_>) -> Option<Box<dyn Level<P>>>
+/// Plan a `one` relation of `complex!`: `key` is the parent's column holding the id.
+pub fn one<P, E, C>(key: &'static str, get: fn(&P) -> Option<Uuid>, field: SelectionField<'_>) -> Option<Relation<P>>
 where
-    P: Send + Sync + 'static,
     E: EntityTrait + Send + Sync,
-    E::Model: Send + Sync,
-    C: Node + From<E::Model>,
+    C: Node,
 {
     if !field.arguments().ok()?.is_empty() {
         return None;
     }
-    let names = selected_in(field, false);
-    let skip = Skip::unwanted::<E>(|column| reads(&names, column));
-    let object = Object::plan(field)?;
-    Some(Box::new(One::<P, E, C> { key, skip, object, entity: PhantomData }))
+    let mut shape = Shape::new();
+    let object = Object::plan(field, &mut shape)?;
+    known::<E, C>(&shape)?;
+    Some(Relation { key, get, level: Box::new(One::<E, C> { shape, object, entity: PhantomData }) })
 }
 
-impl<P, E, C> Level<P> for One<P, E, C>
+impl<E, C> Level for One<E, C>
 where
-    P: Send + Sync,
     E: EntityTrait + Send + Sync,
-    E::Model: Send + Sync,
-    C: Node + From<E::Model>,
+    C: Node,
 {
-    fn run<'a>(&'a self, scope: &'a Scope, parents: &'a [P]) -> BoxFuture<'a, async_graphql::Result<Vec<Value>>> {
+    fn run<'a>(
+        &'a self,
+        scope: &'a Scope,
+        keys: Vec<Option<Uuid>>,
+    ) -> BoxFuture<'a, async_graphql::Result<Vec<Value>>> {
         Box::pin(async move {
-            let keys: Vec<Option<Uuid>> = parents.iter().map(self.key).collect();
-            let mut unique: Vec<Uuid> = keys.iter().flatten().copied().collect();
-            unique.sort_unstable();
-            unique.dedup();
+            let (unique, _) = distinct(&keys);
             let rows = if unique.is_empty() {
                 Vec::new()
             } else {
-                query::by_column::<E>(scope, "id", &unique, self.skip).await?
+                query::rows_by_column::<E>(scope, "id", &unique, &self.shape.columns("id")).await?
             };
-            let id = query::column::<E>("id")?;
             let mut index = HashMap::with_capacity(rows.len());
             let mut found = Vec::with_capacity(rows.len());
-            for row in rows {
-                if let Some(key) = super::loaders::uuid_in::<E>(&row, id) {
-                    index.insert(key, found.len());
-                    found.push(C::from(row));
+            for (id, row) in decoded(&self.shape, &rows)? {
+                if let Some(id) = id {
+                    index.insert(id, found.len());
+                    found.push(row);
                 }
             }
-            let values = self.object.run(scope, &found).await?;
+            let values = self.object.run(scope, &self.shape, &mut found).await?;
             Ok(hand_out(keys.iter().map(|k| k.and_then(|k| index.get(&k).copied())).collect(), values))
         })
     }
 }
 
-/// The children of each parent `P`: rows of `E` whose `column` holds the parent's `key`.
-struct Many<P, E, C> {
+/// The children of each parent: rows of `E` whose `column` holds the parent's key.
+struct Many<E, C> {
     column: &'static str,
-    key: fn(&P) -> Uuid,
-    skip: Skip,
     args: PageArgs,
     conn: Connection<C>,
     entity: PhantomData<fn() -> E>,
 }
 
-/// Plan a `many` relation of `complex!` for its selection `field`.
-pub fn many<P, E, C>(column: &'static str, key: fn(&P) -> Uuid, field: SelectionField<'_>) -> Option<Box<dyn Level<P>>>
+/// Plan a `many` relation of `complex!`: children of `E` whose `column` holds the parent's `key`.
+pub fn many<P, E, C>(
+    column: &'static str,
+    key: &'static str,
+    get: fn(&P) -> Option<Uuid>,
+    field: SelectionField<'_>,
+) -> Option<Relation<P>>
 where
-    P: Send + Sync + 'static,
     E: EntityTrait + Send + Sync,
-    E::Model: Send + Sync,
-    C: Node + From<E::Model>,
+    C: Node,
 {
     let mut args = PageArgs::default();
     for (name, value) in field.arguments().ok()? {
@@ -510,49 +622,51 @@ where
     }
     // Arguments the ordinary resolver would refuse: let it, with its error and path.
     args.window().ok()?;
-    let names = selected_in(field, true);
-    let skip = Skip::unwanted::<E>(|column| reads(&names, column));
     let conn = Connection::plan(field)?;
-    Some(Box::new(Many::<P, E, C> { column, key, skip, args, conn, entity: PhantomData }))
+    known::<E, C>(&conn.shape)?;
+    query::column::<E>(column).ok()?;
+    Some(Relation { key, get, level: Box::new(Many::<E, C> { column, args, conn, entity: PhantomData }) })
 }
 
-impl<P, E, C> Level<P> for Many<P, E, C>
+/// Whether every column a shape reads is a column of `E`: an object field that is no column of
+/// its table (by name) leaves the field to the ordinary resolvers rather than fail a statement.
+fn known<E: EntityTrait, C>(shape: &Shape<C>) -> Option<()> {
+    let names = shape.keys.iter().map(|(n, _)| *n).chain(shape.cells.iter().map(|c| c.name));
+    for name in names {
+        query::column::<E>(name).ok()?;
+    }
+    Some(())
+}
+
+impl<E, C> Level for Many<E, C>
 where
-    P: Send + Sync,
     E: EntityTrait + Send + Sync,
-    E::Model: Send + Sync,
-    C: Node + From<E::Model>,
+    C: Node,
 {
-    fn run<'a>(&'a self, scope: &'a Scope, parents: &'a [P]) -> BoxFuture<'a, async_graphql::Result<Vec<Value>>> {
+    fn run<'a>(
+        &'a self,
+        scope: &'a Scope,
+        keys: Vec<Option<Uuid>>,
+    ) -> BoxFuture<'a, async_graphql::Result<Vec<Value>>> {
         Box::pin(async move {
-            let keys: Vec<Uuid> = parents.iter().map(self.key).collect();
-            let mut index: HashMap<Uuid, usize> = HashMap::with_capacity(keys.len());
-            for key in &keys {
-                let next = index.len();
-                index.entry(*key).or_insert(next);
-            }
-            let mut unique = vec![Uuid::nil(); index.len()];
-            for (key, i) in &index {
-                unique[*i] = *key;
-            }
+            let (unique, index) = distinct(&keys);
             let rows = if unique.is_empty() {
                 Vec::new()
             } else {
-                query::by_column::<E>(scope, self.column, &unique, self.skip).await?
+                query::rows_by_column::<E>(scope, self.column, &unique, &self.conn.shape.columns(self.column)).await?
             };
-            let column = query::column::<E>(self.column)?;
-            let mut children: Vec<Vec<E::Model>> = (0..unique.len()).map(|_| Vec::new()).collect();
-            for row in rows {
-                if let Some(i) = super::loaders::uuid_in::<E>(&row, column).and_then(|key| index.get(&key)) {
+            let mut children: Vec<Vec<Row>> = (0..unique.len()).map(|_| Vec::new()).collect();
+            for (parent, row) in decoded(&self.conn.shape, &rows)? {
+                if let Some(i) = parent.and_then(|key| index.get(&key)) {
                     children[*i].push(row);
                 }
             }
             let mut pages = Vec::with_capacity(children.len());
             for rows in children {
-                pages.push(Page::from_loaded(rows, &self.args)?.map(C::from));
+                pages.push(Page::from_loaded(rows, &self.args)?);
             }
             let values = self.conn.run(scope, pages).await?;
-            Ok(hand_out(keys.iter().map(|key| index.get(key).copied()).collect(), values))
+            Ok(hand_out(keys.iter().map(|key| key.and_then(|key| index.get(&key).copied())).collect(), values))
         })
     }
 }
