@@ -62,6 +62,8 @@ impl MigratorTrait for Migrator {
             sql_migration!("m20261123_000017_search", "search"),
             sql_migration!("m20261123_000018_embedding_queue", "embedding_queue"),
             sql_migration!("m20261123_000019_queue_claim", "queue_claim"),
+            sql_migration!("m20261201_000020_queue_claim_plpgsql", "queue_claim_plpgsql"),
+            sql_migration!("m20261201_000021_queue_finish", "queue_finish"),
         ]
     }
 }
