@@ -198,7 +198,6 @@ pub async fn finish(
     started: Instant,
     backoff: Backoff,
 ) -> Result<Outcome> {
-    let scope = system_scope(db, job.tenant_id);
     let attempt = job.retry_count + 1;
     let duration_ms = started.elapsed().as_millis() as i64;
     let (status, output, error, next_retry, outcome) = match result {
@@ -213,55 +212,33 @@ pub async fn finish(
             }
         }
     };
-    let tx = scope.tx().await?;
-    let done = matches!(status, JobStatus::Succeeded | JobStatus::Failed);
-    let updated = tx
-        .execute_raw(Statement::from_sql_and_values(
+    let result_status = if matches!(outcome, Outcome::Succeeded) { JobStatus::Succeeded } else { JobStatus::Failed };
+    // One call, its own transaction: the job's state and its result row, or nothing when the
+    // lease is no longer ours (`atlas_finish_job`, in the job's tenant).
+    let row = db
+        .query_one_raw(Statement::from_sql_and_values(
             DbBackend::Postgres,
-            "UPDATE jobs SET status = $4::job_status, output = coalesce($5, output), error = $6, \
-               retry_count = CASE WHEN $4::job_status = 'queued' THEN retry_count + 1 ELSE retry_count END, \
-               next_retry_at = $7, completed_at = CASE WHEN $8 THEN now() END, \
-               progress = CASE WHEN $4::job_status = 'succeeded' THEN 1 ELSE progress END, \
-               locked_by = NULL, locked_until = NULL \
-             WHERE tenant_id = $1 AND id = $2 AND locked_by = $3 AND status = 'running'",
+            "SELECT atlas_finish_job($1, $2, $3, $4::job_status, $5, $6, $7, $8, $9, $10::job_status, $11) AS ok",
             [
                 job.tenant_id.into(),
                 job.id.into(),
                 worker.into(),
                 Value::String(Some(status_name(status).into())),
-                output.clone().into(),
-                error.clone().into(),
+                output.into(),
+                error.into(),
                 next_retry.into(),
-                done.into(),
+                Uuid::now_v7().into(),
+                attempt.into(),
+                Value::String(Some(status_name(result_status).into())),
+                duration_ms.into(),
             ],
         ))
         .await?;
-    if updated.rows_affected() != 1 {
-        drop(tx);
-        scope.finish(false).await?;
-        return Ok(Outcome::Lost);
-    }
-    let result_status = if matches!(outcome, Outcome::Succeeded) { JobStatus::Succeeded } else { JobStatus::Failed };
-    tx.execute_raw(Statement::from_sql_and_values(
-        DbBackend::Postgres,
-        "INSERT INTO job_results (tenant_id, id, job_id, attempt, status, output, error, worker, started_at, finished_at, duration_ms) \
-         VALUES ($1, $2, $3, $4, $5::job_status, $6, $7, $8, now() - make_interval(secs => $9 / 1000.0), now(), $9)",
-        [
-            job.tenant_id.into(),
-            Uuid::now_v7().into(),
-            job.id.into(),
-            attempt.into(),
-            Value::String(Some(status_name(result_status).into())),
-            output.into(),
-            error.into(),
-            worker.into(),
-            duration_ms.into(),
-        ],
-    ))
-    .await?;
-    drop(tx);
-    scope.finish(true).await?;
-    Ok(outcome)
+    let recorded = match row {
+        Some(row) => row.try_get::<bool>("", "ok")?,
+        None => false,
+    };
+    Ok(if recorded { outcome } else { Outcome::Lost })
 }
 
 /// Give a job back without counting an attempt (a worker stopping gracefully).
