@@ -76,7 +76,7 @@ async fn wait_state(
 }
 
 /// The seed 003 flow through GraphQL: upload, subscribe, watch it go through its statuses.
-async fn end_to_end_with_subscription(app: &TestApp) {
+async fn end_to_end_with_subscription(app: &TestApp, worker: &Worker) {
     let owner = app.user().await;
     let t = app.tenant(&owner).await;
     let p = project(app, &owner, t).await;
@@ -93,6 +93,9 @@ async fn end_to_end_with_subscription(app: &TestApp) {
     for i in 0..3000 {
         csv.extend_from_slice(format!("Generated review number {i},,gen,1\n").as_bytes());
     }
+    // The subscriber is in place before the job can start: the worker would otherwise finish it
+    // before the subscription reads its first state.
+    worker.pause();
     let res = ingest_bytes(
         app,
         &owner,
@@ -112,6 +115,9 @@ async fn end_to_end_with_subscription(app: &TestApp) {
     send(&mut ws, json!({ "id": "1", "type": "subscribe", "payload": {
         "query": "subscription($id: UUID!) { ingestJobProgress(id: $id) { ingestJob { status savedCount skippedCount } } }",
         "variables": { "id": ingest } } })).await;
+    // As the other subscription tests: give the server a moment to start listening.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    worker.resume();
 
     let order = ["PENDING", "PROCESSING", "QUEUED_FOR_VEC", "VECTORIZING", "COMPLETED"];
     let mut seen: Vec<String> = vec![];
@@ -298,7 +304,7 @@ async fn csv_ingest() {
     let app = TestApp::start().await;
     let worker = Worker::start(&app, &["--types", "INGEST_CSV,EMBED", "--concurrency", "4", "--poll-ms", "200"]);
     tokio::join!(
-        end_to_end_with_subscription(&app),
+        end_to_end_with_subscription(&app, &worker),
         unusable_files_fail_clearly(&app),
         cancel_halfway(&app),
         hundred_megabytes(&app),

@@ -41,6 +41,16 @@ impl Worker {
             .expect("VmHWM of the worker")
     }
 
+    /// Hold the worker where it is (SIGSTOP) until `resume`: a test that must be watching before
+    /// a job starts holds the worker meanwhile, since an idle worker claims a new job at once.
+    pub fn pause(&self) {
+        let _ = Command::new("kill").args(["-STOP", &self.0.id().to_string()]).status();
+    }
+
+    pub fn resume(&self) {
+        let _ = Command::new("kill").args(["-CONT", &self.0.id().to_string()]).status();
+    }
+
     pub fn kill9(&mut self) {
         let _ = Command::new("kill").args(["-9", &self.0.id().to_string()]).status();
         let _ = self.0.wait();
