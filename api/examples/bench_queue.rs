@@ -59,8 +59,12 @@ async fn throughput(db: &DatabaseConnection, config: &Config, tenant: Uuid, work
     // Polled as graphile-worker's side is: the jobs left, a set that shrinks (counting the
     // finished ones instead would scan a growing set every 20 ms, on Atlas's side only).
     loop {
-        let left = count(db, "SELECT count(*) AS n FROM jobs WHERE tenant_id = $1 AND status IN ('queued', 'running')", tenant)
-            .await?;
+        let left = count(
+            db,
+            "SELECT count(*) AS n FROM jobs WHERE tenant_id = $1 AND status IN ('queued', 'running')",
+            tenant,
+        )
+        .await?;
         if left == 0 {
             break;
         }
@@ -70,7 +74,8 @@ async fn throughput(db: &DatabaseConnection, config: &Config, tenant: Uuid, work
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let elapsed = started.elapsed().as_secs_f64();
-    let done = count(db, "SELECT count(*) AS n FROM jobs WHERE tenant_id = $1 AND status = 'succeeded'", tenant).await?;
+    let done =
+        count(db, "SELECT count(*) AS n FROM jobs WHERE tenant_id = $1 AND status = 'succeeded'", tenant).await?;
     if done != jobs {
         return Err(format!("only {done} of {jobs} no-op jobs succeeded").into());
     }

@@ -153,11 +153,14 @@ pub trait Columns: Sized {
     fn column(name: &str) -> Option<Column<Self>>;
 }
 
+/// Reads the key a relation follows from a built object (a root field's rows).
+pub type KeyOf<T> = fn(&T) -> Option<Uuid>;
+
 /// A relation of an `object!` type planned for a selection: the parent column holding its key
 /// (read like a column) and the level that answers it.
 pub struct Relation<T> {
     pub key: &'static str,
-    pub get: fn(&T) -> Option<Uuid>,
+    pub get: KeyOf<T>,
     pub level: Box<dyn Level>,
 }
 
@@ -180,7 +183,7 @@ pub trait Level: Send + Sync {
 /// What each row of one level holds: the keys its relations follow, then the columns its objects
 /// read, each once however many fields read it. Nested levels select exactly these columns.
 struct Shape<T> {
-    keys: Vec<(&'static str, fn(&T) -> Option<Uuid>)>,
+    keys: Vec<(&'static str, KeyOf<T>)>,
     cells: Vec<Column<T>>,
     /// How many fields read each cell: a cell read once is moved into the answer, not copied.
     reads: Vec<u32>,
@@ -197,7 +200,7 @@ impl<T> Shape<T> {
         Self { keys: Vec::new(), cells: Vec::new(), reads: Vec::new() }
     }
 
-    fn key(&mut self, name: &'static str, get: fn(&T) -> Option<Uuid>) -> usize {
+    fn key(&mut self, name: &'static str, get: KeyOf<T>) -> usize {
         self.keys.iter().position(|(n, _)| *n == name).unwrap_or_else(|| {
             self.keys.push((name, get));
             self.keys.len() - 1
@@ -545,7 +548,7 @@ struct One<E, C> {
 }
 
 /// Plan a `one` relation of `complex!`: `key` is the parent's column holding the id.
-pub fn one<P, E, C>(key: &'static str, get: fn(&P) -> Option<Uuid>, field: SelectionField<'_>) -> Option<Relation<P>>
+pub fn one<P, E, C>(key: &'static str, get: KeyOf<P>, field: SelectionField<'_>) -> Option<Relation<P>>
 where
     E: EntityTrait + Send + Sync,
     C: Node,
@@ -602,7 +605,7 @@ struct Many<E, C> {
 pub fn many<P, E, C>(
     column: &'static str,
     key: &'static str,
-    get: fn(&P) -> Option<Uuid>,
+    get: KeyOf<P>,
     field: SelectionField<'_>,
 ) -> Option<Relation<P>>
 where
