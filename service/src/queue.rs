@@ -388,6 +388,9 @@ pub async fn run_worker(
     let mut running: JoinSet<()> = JoinSet::new();
     tracing::info!(worker = %opts.id, concurrency = opts.concurrency, ?types, "worker started");
     while !*shutdown.borrow() {
+        // Count every attempt that has already ended, not only the one that woke us: short jobs
+        // end in bursts, and one claim for the whole burst is one statement instead of many.
+        while running.try_join_next().is_some() {}
         let free = opts.concurrency.saturating_sub(running.len());
         let mut claimed = 0;
         if free > 0 {
