@@ -31,7 +31,7 @@ macro_rules! object {
                             get: |o: &Self| $crate::graphql::plan::Plain::plain(&o.$field),
                             decode: |row, i| {
                                 let value = <$ty as sea_orm::TryGetable>::try_get_by_index(row, i)?;
-                                Ok($crate::graphql::plan::Plain::plain(&value))
+                                Ok($crate::graphql::plan::Plain::into_plain(value))
                             },
                         });
                     }

@@ -10,7 +10,6 @@
 //! fields, aggregates, a response key given twice, arguments the ordinary resolvers would refuse)
 //! leaves the whole field to the ordinary resolvers, which give the same answer.
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::marker::PhantomData;
 use std::sync::Mutex;
 
@@ -26,6 +25,8 @@ use sea_orm::prelude::Decimal;
 use sea_orm::{EntityTrait, QueryResult, TryGetError, TryGetable};
 use service::query;
 use service::{Page, PageArgs, Scope};
+// Keyed by our own ids, not by text a caller chooses: a fast hash over SipHash is safe here.
+use rustc_hash::FxHashMap as HashMap;
 use uuid::Uuid;
 
 use super::connection::{connection as lazy_connection, Conn, Cursor};
@@ -62,6 +63,13 @@ impl<T: OutputType> OutputType for Planned<T> {
 /// A column field's value, as its GraphQL type would resolve it, without a future.
 pub trait Plain {
     fn plain(&self) -> Value;
+    /// The same value from an owned one (a decoded cell): text is moved, not copied.
+    fn into_plain(self) -> Value
+    where
+        Self: Sized,
+    {
+        self.plain()
+    }
 }
 
 macro_rules! plain_scalars {
@@ -73,13 +81,38 @@ macro_rules! plain_scalars {
         }
     )*};
 }
-plain_scalars!(Uuid, String, i32, i64, f64, bool, DateTime<FixedOffset>, Decimal);
+plain_scalars!(i32, i64, f64, bool, DateTime<FixedOffset>, Decimal);
+
+impl Plain for String {
+    fn plain(&self) -> Value {
+        Value::String(self.clone())
+    }
+    fn into_plain(self) -> Value {
+        Value::String(self)
+    }
+}
+
+impl Plain for Uuid {
+    fn plain(&self) -> Value {
+        // The text async-graphql's `to_string` gives (hyphenated, lower case), without `fmt`.
+        let mut buffer = Uuid::encode_buffer();
+        Value::String(self.hyphenated().encode_lower(&mut buffer).to_owned())
+    }
+}
 
 macro_rules! plain_enums {
     ($($t:ty),*) => {$(
         impl Plain for $t {
             fn plain(&self) -> Value {
-                async_graphql::resolver_utils::enum_value(*self)
+                // Each variant's name built once and shared: an answer repeats the same few.
+                static NAMES: std::sync::OnceLock<Vec<($t, Name)>> = std::sync::OnceLock::new();
+                let names = NAMES.get_or_init(|| {
+                    <$t as async_graphql::EnumType>::items().iter().map(|item| (item.value, Name::new(item.name))).collect()
+                });
+                match names.iter().find(|(value, _)| value == self) {
+                    Some((_, name)) => Value::Enum(name.clone()),
+                    None => async_graphql::resolver_utils::enum_value(*self),
+                }
             }
         }
     )*};
@@ -132,11 +165,17 @@ impl<T: Plain> Plain for Option<T> {
     fn plain(&self) -> Value {
         self.as_ref().map_or(Value::Null, Plain::plain)
     }
+    fn into_plain(self) -> Value {
+        self.map_or(Value::Null, Plain::into_plain)
+    }
 }
 
 impl<T: Plain> Plain for Vec<T> {
     fn plain(&self) -> Value {
         Value::List(self.iter().map(Plain::plain).collect())
+    }
+    fn into_plain(self) -> Value {
+        Value::List(self.into_iter().map(Plain::into_plain).collect())
     }
 }
 
@@ -248,12 +287,22 @@ impl<T> Shape<T> {
         }
         Ok((join, Row { keys, cells }))
     }
-}
 
-fn decoded<T>(shape: &Shape<T>, rows: &[QueryResult]) -> async_graphql::Result<Vec<(Option<Uuid>, Row)>> {
-    rows.iter()
-        .map(|row| shape.decode(row).map_err(|e| service::ServiceError::from(sea_orm::DbErr::from(e)).into()))
-        .collect()
+    /// The rows of `E` whose `join` column holds one of `keys`, each as its join value and a row.
+    async fn load<E: EntityTrait>(
+        &self,
+        scope: &Scope,
+        join: &str,
+        keys: &[Uuid],
+    ) -> async_graphql::Result<Vec<(Option<Uuid>, Row)>> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows = query::rows_by_column::<E>(scope, join, keys, &self.columns(join)).await?;
+        rows.iter()
+            .map(|row| self.decode(row).map_err(|e| service::ServiceError::from(sea_orm::DbErr::from(e)).into()))
+            .collect()
+    }
 }
 
 enum ObjectField {
@@ -529,7 +578,7 @@ fn hand_out(uses: Vec<Option<usize>>, values: Vec<Value>) -> Vec<Value> {
 
 /// Each distinct key in first-seen order, and for each key its place in that list.
 fn distinct(keys: &[Option<Uuid>]) -> (Vec<Uuid>, HashMap<Uuid, usize>) {
-    let mut index = HashMap::with_capacity(keys.len());
+    let mut index = HashMap::with_capacity_and_hasher(keys.len(), Default::default());
     let mut unique = Vec::with_capacity(keys.len());
     for key in keys.iter().flatten() {
         index.entry(*key).or_insert_with(|| {
@@ -574,14 +623,10 @@ where
     ) -> BoxFuture<'a, async_graphql::Result<Vec<Value>>> {
         Box::pin(async move {
             let (unique, _) = distinct(&keys);
-            let rows = if unique.is_empty() {
-                Vec::new()
-            } else {
-                query::rows_by_column::<E>(scope, "id", &unique, &self.shape.columns("id")).await?
-            };
-            let mut index = HashMap::with_capacity(rows.len());
+            let rows = self.shape.load::<E>(scope, "id", &unique).await?;
+            let mut index = HashMap::with_capacity_and_hasher(rows.len(), Default::default());
             let mut found = Vec::with_capacity(rows.len());
-            for (id, row) in decoded(&self.shape, &rows)? {
+            for (id, row) in rows {
                 if let Some(id) = id {
                     index.insert(id, found.len());
                     found.push(row);
@@ -653,13 +698,9 @@ where
     ) -> BoxFuture<'a, async_graphql::Result<Vec<Value>>> {
         Box::pin(async move {
             let (unique, index) = distinct(&keys);
-            let rows = if unique.is_empty() {
-                Vec::new()
-            } else {
-                query::rows_by_column::<E>(scope, self.column, &unique, &self.conn.shape.columns(self.column)).await?
-            };
+            let rows = self.conn.shape.load::<E>(scope, self.column, &unique).await?;
             let mut children: Vec<Vec<Row>> = (0..unique.len()).map(|_| Vec::new()).collect();
-            for (parent, row) in decoded(&self.conn.shape, &rows)? {
+            for (parent, row) in rows {
                 if let Some(i) = parent.and_then(|key| index.get(&key)) {
                     children[*i].push(row);
                 }
