@@ -205,6 +205,10 @@ async fn a_subscriber_sees_a_worker_in_another_process_move_a_job() {
             enqueue(&app, &owner, t, 1, "NEVER_RUN_EITHER", 0, "input: {}").await;
             let msg = next(&mut ws, Duration::from_secs(10)).await.expect("an event of this tenant");
             assert_eq!(msg["payload"]["data"]["jobEvents"]["job"]["jobType"], "NEVER_RUN_EITHER", "{msg}");
+            assert_eq!(msg["payload"]["data"]["jobEvents"]["op"], "CREATED", "{msg}");
+            // Once: no worker runs it, so nothing else happens to it (its creation was once sent twice).
+            let again = next(&mut ws, Duration::from_millis(1500)).await;
+            assert!(again.is_none(), "a second event for one new job: {again:?}");
         }
     }
 }

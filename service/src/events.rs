@@ -57,7 +57,14 @@ impl Event {
     }
 }
 
+/// Tables whose insert trigger announces each new row itself (workers and SQL functions write them
+/// too, outside these services). Announcing their creation here as well sent every one twice.
+const CREATED_BY_TRIGGER: &[&str] = &["jobs"];
+
 pub async fn notify(scope: &Scope, entity: &str, id: Uuid, op: ChangeOp, parent_id: Option<Uuid>) -> Result<()> {
+    if op == ChangeOp::Created && CREATED_BY_TRIGGER.contains(&entity) {
+        return Ok(());
+    }
     let event = Event { tenant_id: scope.tenant_id()?, entity: entity.to_string(), id, op, parent_id, resync: false };
     let payload = serde_json::to_string(&event).map_err(|e| crate::ServiceError::internal(e.to_string()))?;
     let tx = scope.tx().await?;
