@@ -46,12 +46,19 @@ assets:
 migrate: db build
 	@$(ATLAS) migrate
 
+# `make run`, `make test` and `make bench` run Atlas in development mode: public development keys
+# stand in for unset secrets and the diagnostic job types exist. `atlas serve` outside it refuses
+# to start without ATLAS_JWT_SECRET and ATLAS_SECRET_KEY.
+run test bench: export ATLAS_ENV = development
+
 run: db assets build
+	@echo "make run: DEVELOPMENT MODE (ATLAS_ENV=development): development keys, diagnostic job types; never expose it" >&2
 	@$(ATLAS) migrate
 	@$(ATLAS) seed-demo
 	@$(ATLAS) serve
 
 test: db assets build
+	@echo "make test: development mode (ATLAS_ENV=development)" >&2
 	@DATABASE_URL='$(TEST_DATABASE_URL)' DIRECT_URL='$(TEST_DIRECT_URL)' $(ATLAS) migrate
 	@scripts/test.sh
 

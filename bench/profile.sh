@@ -9,7 +9,7 @@ cd "$ROOT"
 command -v perf >/dev/null || { echo "profile: perf is needed (apt-get install linux-perf)" >&2; exit 1; }
 PORT=${PROFILE_PORT:-18090}
 ATLAS=target/release/atlas
-ATLAS_BIND=127.0.0.1:$PORT ATLAS_SERVE_WORKER=false ATLAS_LOG=warn ATLAS_EMBEDDER=hashing $ATLAS serve >/dev/null 2>&1 &
+ATLAS_ENV=development ATLAS_BIND=127.0.0.1:$PORT ATLAS_SERVE_WORKER=false ATLAS_LOG=warn ATLAS_EMBEDDER=hashing $ATLAS serve >/dev/null 2>&1 &
 PID=$!
 trap 'kill $PID 2>/dev/null || true' EXIT
 for _ in $(seq 1 50); do curl -sf -o /dev/null "http://127.0.0.1:$PORT/health" && break; sleep 0.2; done

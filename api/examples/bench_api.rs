@@ -115,7 +115,7 @@ async fn wait_up(url: &str) -> Res<()> {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> Res<()> {
-    let config = Config::from_env()?;
+    let config = Config::development_from_env()?;
     let secs: f64 = std::env::var("BENCH_SECONDS").ok().and_then(|v| v.parse().ok()).unwrap_or(10.0);
     let warmup: f64 = std::env::var("BENCH_WARMUP").ok().and_then(|v| v.parse().ok()).unwrap_or(3.0);
     let owner = Database::connect(config.direct_url.as_str()).await?;

@@ -233,7 +233,7 @@ async fn notify_latency(
 
 #[tokio::main]
 async fn main() -> Res<()> {
-    let config = Config::from_env()?;
+    let config = Config::development_from_env()?;
     let owner = Database::connect(config.direct_url.as_str()).await?;
     let tenant = Uuid::now_v7();
     let user = Uuid::now_v7();

@@ -25,7 +25,7 @@ async fn ids(db: &impl ConnectionTrait, sql: &str, values: Vec<sea_orm::Value>) 
 
 #[tokio::main]
 async fn main() -> Res<()> {
-    let config = Config::from_env()?;
+    let config = Config::development_from_env()?;
     let db: DatabaseConnection = Database::connect(config.direct_url.as_str()).await?;
     let tenants = std::env::var("BENCH_TENANTS").ok().and_then(|v| v.parse().ok()).unwrap_or(100usize);
     let per_tenant = std::env::var("BENCH_PER_TENANT").ok().and_then(|v| v.parse().ok()).unwrap_or(2000usize);

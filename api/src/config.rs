@@ -4,6 +4,9 @@ use std::env;
 
 #[derive(Clone, Debug)]
 pub struct Config {
+    /// `ATLAS_ENV=development`: development keys stand in for missing secrets, and diagnostic job
+    /// types exist. Anything else (the default) is production.
+    pub development: bool,
     /// The app role (pooled): owns nothing, cannot bypass row-level security.
     pub database_url: String,
     /// The owner, for migrations; defaults to `database_url`.
@@ -57,6 +60,24 @@ fn parsed<T: std::str::FromStr>(name: &str, default: T) -> Result<T, String> {
 impl Config {
     pub fn from_env() -> Result<Self, String> {
         let _ = dotenvy::dotenv();
+        let development = match var("ATLAS_ENV").as_deref().map(str::trim) {
+            None | Some("production") => false,
+            Some("development") => true,
+            Some(other) => return Err(format!("ATLAS_ENV={other:?}: say development or production")),
+        };
+        Self::from_env_in(development)
+    }
+
+    /// The configuration in development mode, whatever `ATLAS_ENV` says (the tests' servers).
+    pub fn development_from_env() -> Result<Self, String> {
+        let _ = dotenvy::dotenv();
+        Self::from_env_in(true)
+    }
+
+    fn from_env_in(development: bool) -> Result<Self, String> {
+        // Outside development a missing secret stays empty, and `check_secrets` refuses it.
+        let secret =
+            |name: &str, dev: &str| var(name).unwrap_or_else(|| if development { dev.into() } else { String::new() });
         let database_url = var("DATABASE_URL").unwrap_or_else(|| DEV_DATABASE_URL.to_string());
         let direct_url = var("DIRECT_URL").unwrap_or_else(|| {
             if var("DATABASE_URL").is_some() {
@@ -66,11 +87,12 @@ impl Config {
             }
         });
         Ok(Self {
+            development,
             database_url,
             direct_url,
             bind: var("ATLAS_BIND").unwrap_or_else(|| "127.0.0.1:8080".into()),
-            jwt_secret: var("ATLAS_JWT_SECRET").unwrap_or_else(|| DEV_JWT_SECRET.into()),
-            secret_key: var("ATLAS_SECRET_KEY").unwrap_or_else(|| DEV_SECRET_KEY.into()),
+            jwt_secret: secret("ATLAS_JWT_SECRET", DEV_JWT_SECRET),
+            secret_key: secret("ATLAS_SECRET_KEY", DEV_SECRET_KEY),
             db_pool_size: parsed("ATLAS_DB_POOL_SIZE", 20)?,
             max_body_bytes: parsed("ATLAS_MAX_BODY_BYTES", 1 << 20)?,
             max_depth: parsed("ATLAS_MAX_DEPTH", 15)?,
@@ -94,5 +116,38 @@ impl Config {
 
     pub fn using_dev_secret(&self) -> bool {
         self.jwt_secret == DEV_JWT_SECRET || self.secret_key == DEV_SECRET_KEY
+    }
+
+    /// Whether the secrets may sign tokens and links and encrypt at rest: outside development,
+    /// both set, at least 32 bytes each, different from each other and from the public
+    /// development keys. The error names the variables and how to fix them.
+    pub fn check_secrets(&self) -> Result<(), String> {
+        if self.development {
+            return Ok(());
+        }
+        let mut wrong = vec![];
+        for (name, value, dev) in [
+            ("ATLAS_JWT_SECRET", &self.jwt_secret, DEV_JWT_SECRET),
+            ("ATLAS_SECRET_KEY", &self.secret_key, DEV_SECRET_KEY),
+        ] {
+            if value.is_empty() {
+                wrong.push(format!("{name} is not set"));
+            } else if value.len() < 32 {
+                wrong.push(format!("{name} is shorter than 32 bytes"));
+            } else if value == dev {
+                wrong.push(format!("{name} is the public development key"));
+            }
+        }
+        if wrong.is_empty() && self.jwt_secret == self.secret_key {
+            wrong.push("ATLAS_JWT_SECRET and ATLAS_SECRET_KEY are the same".into());
+        }
+        if wrong.is_empty() {
+            return Ok(());
+        }
+        Err(format!(
+            "refusing to start: {}. Set both to different random values of at least 32 bytes \
+             (e.g. `openssl rand -base64 48`), or set ATLAS_ENV=development for a development server",
+            wrong.join("; ")
+        ))
     }
 }

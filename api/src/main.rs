@@ -123,6 +123,16 @@ async fn async_main() -> ExitCode {
 }
 
 async fn run(command: Command, config: Config) -> Result<(), String> {
+    // What signs tokens and links or decrypts secrets needs real secrets outside development.
+    if matches!(command, Command::Serve | Command::Worker { .. } | Command::Token { .. } | Command::SeedDemo) {
+        config.check_secrets()?;
+        if config.development {
+            tracing::warn!(
+                "DEVELOPMENT MODE (ATLAS_ENV=development): public development keys stand in for unset secrets, \
+                 and the NOOP, SLEEP and FAIL job types exist. Never expose this server."
+            );
+        }
+    }
     match command {
         Command::Serve => serve(config).await,
         Command::Migrate => migrate(&config).await,
@@ -164,11 +174,6 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
 }
 
 async fn serve(config: Config) -> Result<(), String> {
-    if config.using_dev_secret() {
-        tracing::warn!(
-            "ATLAS_JWT_SECRET or ATLAS_SECRET_KEY is not set: using development keys; set both outside development"
-        );
-    }
     let bind = config.bind.clone();
     let listener = std::net::TcpListener::bind(&bind).map_err(|e| format!("cannot listen on {bind}: {e}"))?;
     // A worker in the same process, so jobs (CSV ingest, embeddings, …) run on a plain
@@ -232,6 +237,7 @@ async fn run_worker(
     let db = Database::connect(config.database_url.as_str())
         .await
         .map_err(|e| format!("cannot connect to DATABASE_URL: {e}"))?;
+    service::tenancy::check_app_role(&db).await.map_err(|e| format!("DATABASE_URL: {e}"))?;
     let storage = std::sync::Arc::new(service::storage::Storage::open(&config.storage_url)?);
     let embedder = match embedder {
         Some(e) => e,

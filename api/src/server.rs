@@ -7,7 +7,7 @@ use std::time::Duration;
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use async_graphql::http::MultipartOptions;
-use async_graphql::{Data, ErrorExtensionValues, ServerError};
+use async_graphql::{Data, ServerError};
 use async_graphql_actix_web::GraphQLSubscription;
 use futures_util::StreamExt;
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection};
@@ -57,6 +57,7 @@ pub async fn state(config: Config) -> Result<AppState, String> {
     service::secrets::configure(&config.secret_key);
     let metrics = Arc::new(Metrics::default());
     let db = connect(&config, metrics.clone()).await?;
+    service::tenancy::check_app_role(&db).await.map_err(|e| format!("DATABASE_URL: {e}"))?;
     let sep = if config.database_url.contains('?') { '&' } else { '?' };
     let listen_url = format!("{}{sep}application_name={}-events", config.database_url, config.application_name);
     let events = EventHub::spawn(listen_url, metrics.clone()).await;
@@ -128,13 +129,15 @@ async fn health_storage(state: web::Data<AppState>) -> HttpResponse {
     }
 }
 
-/// A file download through a link signed by `File.downloadUrl` (local store): the token names
-/// the object, its tenant and its expiry; no other credentials are needed, as with a presigned URL.
-/// Serves one byte range (`Range: bytes=a-b`) when asked.
+/// A file download through a link signed by `File.downloadUrl` (local store): the token names a
+/// file version of one tenant and its expiry; the version's row (so a deleted file revokes its
+/// links) names the object. No other credentials are needed, as with a presigned URL. Serves one
+/// byte range (`Range: bytes=a-b`) when asked.
 async fn download(req: HttpRequest, token: web::Path<String>, state: web::Data<AppState>) -> HttpResponse {
     Metrics::inc(&state.metrics.http_requests);
     let plain = |status: StatusCode, msg: &str, code: &str| {
         HttpResponse::build(status)
+            .insert_header(("x-content-type-options", "nosniff"))
             .json(serde_json::json!({ "errors": [{ "message": msg, "extensions": { "code": code } }] }))
     };
     let now = chrono::Utc::now().timestamp();
@@ -142,12 +145,16 @@ async fn download(req: HttpRequest, token: web::Path<String>, state: web::Data<A
         Ok(c) => c,
         Err(e) => return plain(StatusCode::FORBIDDEN, &e.message(), e.code()),
     };
-    let size = match state.storage.size(&claims.k).await {
+    let gone = || plain(StatusCode::NOT_FOUND, "the file no longer exists", "NOT_FOUND");
+    let found = match service::files::resolve_download(&state.db, &claims).await {
+        Ok(found) => found,
+        Err(e) if e.code() == "NOT_FOUND" => return gone(),
+        Err(e) => return plain(StatusCode::SERVICE_UNAVAILABLE, "the file cannot be served right now", e.code()),
+    };
+    let size = match state.storage.size(claims.t, &found.key).await {
         Ok(size) => size,
-        Err(e) if e.code() == "NOT_FOUND" => {
-            return plain(StatusCode::NOT_FOUND, "the file no longer exists", "NOT_FOUND")
-        }
-        Err(e) => return plain(StatusCode::SERVICE_UNAVAILABLE, &e.message(), e.code()),
+        Err(e) if e.code() == "NOT_FOUND" => return gone(),
+        Err(e) => return plain(StatusCode::SERVICE_UNAVAILABLE, "the file cannot be served right now", e.code()),
     };
     let range = match header_str(&req, "range").map(|r| parse_range(r, size)) {
         None => None,
@@ -158,14 +165,14 @@ async fn download(req: HttpRequest, token: web::Path<String>, state: web::Data<A
                 .finish()
         }
     };
-    let body = match state.storage.stream_range(&claims.k, range.clone()).await {
+    let body = match state.storage.stream_range(claims.t, &found.key, range.clone()).await {
         Ok(b) => b,
-        Err(e) => return plain(StatusCode::SERVICE_UNAVAILABLE, &e.message(), e.code()),
+        Err(e) => return plain(StatusCode::SERVICE_UNAVAILABLE, "the file cannot be served right now", e.code()),
     };
     let ascii: String =
-        claims.n.chars().map(|c| if c.is_ascii_graphic() && c != '"' && c != '\\' { c } else { '_' }).collect();
-    let encoded: String = claims
-        .n
+        found.name.chars().map(|c| if c.is_ascii_graphic() && c != '"' && c != '\\' { c } else { '_' }).collect();
+    let encoded: String = found
+        .name
         .bytes()
         .map(|b| {
             if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
@@ -184,7 +191,8 @@ async fn download(req: HttpRequest, token: web::Path<String>, state: web::Data<A
         None => HttpResponse::Ok(),
     };
     let len = range.as_ref().map(|r| r.end - r.start).unwrap_or(size);
-    res.insert_header((header::CONTENT_TYPE, claims.c.clone()))
+    res.insert_header((header::CONTENT_TYPE, found.content_type.clone()))
+        .insert_header(("x-content-type-options", "nosniff"))
         .insert_header((
             header::CONTENT_DISPOSITION,
             format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}"),
@@ -235,13 +243,7 @@ fn error_body(errors: Vec<ServerError>) -> serde_json::Value {
     serde_json::json!({ "errors": errors })
 }
 
-fn coded(message: impl Into<String>, code: &str) -> ServerError {
-    let mut e = ServerError::new(message, None);
-    let mut ext = ErrorExtensionValues::default();
-    ext.set("code", code);
-    e.extensions = Some(ext);
-    e
-}
+use crate::graphql::coded;
 
 fn service_error(err: &ServiceError) -> ServerError {
     coded(err.message(), err.code())
@@ -380,30 +382,8 @@ async fn execute(req: &HttpRequest, state: &AppState, request: async_graphql::Re
     };
     let request_id = Uuid::now_v7();
     let scope = Arc::new(Scope::new(state.db.clone(), principal));
-    let loaders = Loaders::new(scope.clone(), true);
     let span = tracing::info_span!("graphql", %request_id);
-    let mut response = async_graphql::Executor::execute(&state.schema, request.data(scope.clone()).data(loaders))
-        .instrument(span)
-        .await;
-    // One transaction per request: commit what succeeded, roll back a request with any error.
-    let ok = response.errors.is_empty();
-    if let Err(e) = scope.finish(ok).await {
-        tracing::error!(%request_id, error = ?e, "could not end the request's transaction");
-        if ok {
-            response = async_graphql::Response::from_errors(vec![coded("internal error", "INTERNAL")]);
-        }
-    }
-    for error in &mut response.errors {
-        let ext = error.extensions.get_or_insert_with(ErrorExtensionValues::default);
-        match ext.get("code") {
-            // Parse, validation and limit errors come from async-graphql without a code.
-            None => ext.set("code", "BAD_USER_INPUT"),
-            Some(code) if *code == async_graphql::Value::from("INTERNAL") => {
-                error.message = format!("internal error (request id {request_id})");
-            }
-            Some(_) => {}
-        }
-    }
+    let response = state.schema.run(request, scope, request_id).instrument(span).await;
     if !response.errors.is_empty() {
         Metrics::inc(&state.metrics.graphql_errors);
     }
@@ -461,10 +441,13 @@ async fn websocket(req: HttpRequest, payload: web::Payload, state: web::Data<App
                 Some(auth) => keys.principal(Some(&auth), tenant.as_deref()).map_err(async_graphql::Error::from)?,
                 None => from_headers,
             };
-            let scope = Arc::new(Scope::new(db, principal));
+            // Subscriptions read through this scope (each event ends its transaction); every query
+            // and mutation on the socket gets a scope of its own from `Session`.
+            let scope = Arc::new(Scope::new(db.clone(), principal.clone()));
             let mut data = Data::default();
             data.insert(Loaders::new(scope.clone(), false));
             data.insert(scope);
+            data.insert(crate::graphql::Session { db, principal });
             Ok(data)
         })
         .start(&req, payload);

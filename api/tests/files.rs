@@ -35,7 +35,7 @@ async fn upload(
 }
 
 async fn objects(storage: &service::storage::Storage, t: Uuid) -> usize {
-    storage.list(&format!("tenants/{t}/objects/")).await.map(|l| l.len()).unwrap_or(0)
+    storage.list(t, "objects/").await.map(|l| l.len()).unwrap_or(0)
 }
 
 async fn url_of(app: &TestApp, user: &TestUser, t: Uuid, file: Uuid, expires: i32) -> String {

@@ -152,7 +152,7 @@ async fn failures_retry_with_backoff_then_fail_and_can_be_retried_or_cancelled()
         )
         .await;
     assert_eq!(data(&res, "retryJob.retryCount"), 0);
-    let later = enqueue(&app, &owner, t, 1, "NEVER_RUN", 0, "scheduledAt: \"2999-01-01T00:00:00Z\"").await;
+    let later = enqueue(&app, &owner, t, 1, "NOOP", 0, "scheduledAt: \"2999-01-01T00:00:00Z\"").await;
     let res = app
         .gql(&owner, Some(t), "mutation($id: UUID!) { cancelJob(id: $id) { status } }", json!({ "id": later[0] }))
         .await;

@@ -37,7 +37,7 @@ async fn agents_jobs_decisions_knowledge_integrations_ledger() {
 
     // The queue's rows: enqueue, with defaults from the seeds.
     let res = app
-        .gql(&member, t, "mutation { enqueueJob(input: { jobType: \"EMAIL_SEND\", priority: 5, input: { to: \"a@b.io\" } }) { id status maxRetries retryCount progress } }", json!({}))
+        .gql(&member, t, "mutation { enqueueJob(input: { jobType: \"SLEEP\", priority: 5, input: { ms: 1 }, scheduledAt: \"2999-01-01T00:00:00Z\" }) { id status maxRetries retryCount progress } }", json!({}))
         .await;
     let job = id(data(&res, "enqueueJob.id"));
     assert_eq!(data(&res, "enqueueJob.status"), "QUEUED");

@@ -3,7 +3,7 @@
 //! chats whose messages are made of parts.
 mod common;
 
-use common::{code, data, id, TestApp};
+use common::{code, data, id, FilePart, TestApp};
 use serde_json::json;
 
 #[tokio::test]
@@ -48,15 +48,28 @@ async fn spaces_folders_files_notes_chats() {
     assert_eq!(code(&res), "CONFLICT");
     let res = app.gql(&mate, t, folder, json!({ "i": { "spaceId": org, "name": "a/b" } })).await;
     assert_eq!(code(&res), "BAD_USER_INPUT");
-    let res = app
-        .gql(&mate, t, "mutation($s: UUID!, $f: UUID!) { createFile(input: { spaceId: $s, folderId: $f, name: \"api.md\", contentType: \"text/markdown\", visibility: SPACE }) { id owner { email } visibility } }", json!({ "s": org, "f": specs }))
-        .await;
-    let file = id(data(&res, "createFile.id"));
-    assert_eq!(data(&res, "createFile.owner.email"), &json!(mate.email));
+    // Files come only from uploads (with their bytes); the same name again is a new version.
+    let upload = "mutation($file: Upload!, $s: UUID!, $f: UUID!) { uploadFile(file: $file, spaceId: $s, folderId: $f, visibility: SPACE) { id currentVersion owner { email } visibility } }";
+    let mut file = None;
     for v in [1, 2] {
-        let res = app.gql(&mate, t, "mutation($f: UUID!, $v: Int!) { createFileVersion(input: { fileId: $f, version: $v, size: 10 }) { id } }", json!({ "f": file, "v": v })).await;
-        data(&res, "createFileVersion.id");
+        let body = format!("# API v{v}\n").into_bytes();
+        let res = app
+            .upload(
+                &mate,
+                tenant,
+                upload,
+                json!({ "s": org, "f": specs }),
+                FilePart::new("api.md", "text/markdown", body),
+            )
+            .await;
+        assert_eq!(data(&res, "uploadFile.currentVersion"), v);
+        assert_eq!(data(&res, "uploadFile.owner.email"), &json!(mate.email));
+        file = Some(id(data(&res, "uploadFile.id")));
     }
+    let file = file.unwrap();
+    let res = app.gql(&mate, t, "mutation { createFile(input: { name: \"fake.bin\" }) { id } }", json!({})).await;
+    assert_eq!(code(&res), "BAD_USER_INPUT", "createFile is gone: {res}");
+    assert!(res["errors"][0]["message"].as_str().unwrap().contains("createFile"), "{res}");
     let res = app.gql(&mate, t, "mutation($f: UUID!, $s: UUID!) { grantFile(input: { fileId: $f, granteeSpaceId: $s, permission: WRITE }) { id } }", json!({ "f": file, "s": org })).await;
     data(&res, "grantFile.id");
     let res = app.gql(&mate, t, "mutation($f: UUID!, $s: UUID!, $u: UUID!) { grantFile(input: { fileId: $f, granteeSpaceId: $s, granteeUserId: $u }) { id } }", json!({ "f": file, "s": org, "u": owner.id })).await;

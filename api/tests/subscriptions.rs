@@ -201,12 +201,12 @@ async fn a_subscriber_sees_a_worker_in_another_process_move_a_job() {
             tokio::time::sleep(Duration::from_millis(300)).await;
             let other = app.user().await;
             let o = app.tenant(&other).await;
-            enqueue(&app, &other, o, 1, "NEVER_RUN", 0, "input: {}").await;
-            enqueue(&app, &owner, t, 1, "NEVER_RUN_EITHER", 0, "input: {}").await;
+            enqueue(&app, &other, o, 1, "SLEEP", 0, "scheduledAt: \"2999-01-01T00:00:00Z\"").await;
+            enqueue(&app, &owner, t, 1, "NOOP", 0, "scheduledAt: \"2999-01-01T00:00:00Z\"").await;
             let msg = next(&mut ws, Duration::from_secs(10)).await.expect("an event of this tenant");
-            assert_eq!(msg["payload"]["data"]["jobEvents"]["job"]["jobType"], "NEVER_RUN_EITHER", "{msg}");
+            assert_eq!(msg["payload"]["data"]["jobEvents"]["job"]["jobType"], "NOOP", "{msg}");
             assert_eq!(msg["payload"]["data"]["jobEvents"]["op"], "CREATED", "{msg}");
-            // Once: no worker runs it, so nothing else happens to it (its creation was once sent twice).
+            // Once: no worker runs it (it is due in 2999), so nothing else happens to it (its creation was once sent twice).
             let again = next(&mut ws, Duration::from_millis(1500)).await;
             assert!(again.is_none(), "a second event for one new job: {again:?}");
         }
@@ -284,7 +284,7 @@ async fn after_the_listen_connection_drops_subscribers_get_the_current_state() {
     let app = TestApp::start().await;
     let owner = app.user().await;
     let t = app.tenant(&owner).await;
-    let ids = enqueue(&app, &owner, t, 1, "RESYNC_NOBODY_RUNS", 0, "input: {}").await;
+    let ids = enqueue(&app, &owner, t, 1, "NOOP", 0, "scheduledAt: \"2999-01-01T00:00:00Z\"").await;
     let mut ws = connect(&app, Protocol::TransportWs).await;
     send(&mut ws, json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {}", owner.token), "X-Tenant-Id": t } })).await;
     assert_eq!(next(&mut ws, Duration::from_secs(10)).await.unwrap()["type"], "connection_ack");

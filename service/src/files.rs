@@ -183,12 +183,12 @@ pub async fn upload<R: tokio::io::AsyncRead + Unpin>(
         }
     }
     let key = Storage::new_key(tenant);
-    let stored = storage.put_stream(&key, reader, limit).await?;
+    let stored = storage.put_stream(tenant, &key, reader, limit).await?;
     let undo = {
         let (storage, key) = (storage.clone(), key.clone());
         move || -> crate::scope::Undo {
             Box::pin(async move {
-                if let Err(e) = storage.delete(&key).await {
+                if let Err(e) = storage.delete(tenant, &key).await {
                     tracing::warn!(key, error = ?e, "could not remove an object whose row was not written");
                 }
             })
@@ -314,20 +314,22 @@ pub async fn readable(scope: &Scope, id: Uuid) -> Result<entity::files::Model> {
     files::get(scope, id).await
 }
 
-/// What a signed download link grants: one stored object of one tenant, until `exp`.
+/// What a signed download link grants: one version of one tenant's file, until `e`. It names no
+/// object key: the download looks the version up (so a deleted file or version revokes its links)
+/// and reads the key from that row.
 #[derive(serde::Serialize, serde::Deserialize, Debug, Clone, PartialEq)]
 pub struct DownloadClaims {
     /// Tenant.
     pub t: Uuid,
-    /// Object key.
-    pub k: String,
-    /// File name, for Content-Disposition.
-    pub n: String,
-    /// Content type.
-    pub c: String,
+    /// File version.
+    pub v: Uuid,
     /// Expiry, Unix seconds.
     pub e: i64,
 }
+
+/// How long a download link lasts unless asked otherwise, and the longest it may.
+pub const LINK_DEFAULT_SECS: i32 = 15 * 60;
+pub const LINK_MAX_SECS: i32 = 24 * 3600;
 
 type HmacSha256 = hmac::Hmac<sha2::Sha256>;
 
@@ -349,7 +351,7 @@ pub fn sign_download(secret: &str, claims: &DownloadClaims) -> String {
     format!("{payload}.{}", b64.encode(m.finalize().into_bytes()))
 }
 
-/// The claims of a genuine, unexpired token whose key lies in its own tenant.
+/// The claims of a genuine, unexpired token.
 pub fn verify_download(secret: &str, token: &str, now: i64) -> Result<DownloadClaims> {
     use base64::Engine;
     use hmac::Mac;
@@ -365,47 +367,132 @@ pub fn verify_download(secret: &str, token: &str, now: i64) -> Result<DownloadCl
     if claims.e < now {
         return Err(refused("expired"));
     }
-    if !claims.k.starts_with(&format!("tenants/{}/", claims.t)) {
-        return Err(refused("not for this tenant"));
-    }
     Ok(claims)
 }
 
-/// Where to download `key` (a version of `file`) for `expires`: the store's own presigned URL
-/// (S3), or Atlas's `/files/{token}` route (local store). The caller has already read the row,
-/// so visibility was checked by the database.
+/// What a download serves: the version's object, under its file's name.
+pub struct Download {
+    pub key: String,
+    pub name: String,
+    pub content_type: String,
+}
+
+/// The object a genuine link names, looked up in the link's tenant; NOT_FOUND once the file or
+/// version is gone. The download is audited, in a transaction of its own.
+pub async fn resolve_download(db: &sea_orm::DatabaseConnection, claims: &DownloadClaims) -> Result<Download> {
+    let scope = crate::queue::system_scope(db, claims.t);
+    let row = {
+        let tx = scope.tx().await?;
+        tx.query_one_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT v.storage_key, v.content_type, f.name, f.id AS file_id FROM file_versions v \
+             JOIN files f ON f.tenant_id = v.tenant_id AND f.id = v.file_id \
+             WHERE v.tenant_id = $1 AND v.id = $2",
+            [claims.t.into(), claims.v.into()],
+        ))
+        .await?
+    };
+    let Some(row) = row else {
+        scope.finish(false).await?;
+        return Err(ServiceError::not_found("file", claims.v));
+    };
+    let key: Option<String> = row.try_get("", "storage_key")?;
+    let file_id: Uuid = row.try_get("", "file_id")?;
+    let download = Download {
+        key: key.ok_or_else(|| ServiceError::not_found("file", claims.v))?,
+        name: row.try_get("", "name")?,
+        content_type: row.try_get("", "content_type")?,
+    };
+    crate::governance::record(&scope, "file.download", "files", file_id, serde_json::json!({ "version": claims.v }))
+        .await?;
+    scope.finish(true).await?;
+    Ok(download)
+}
+
+/// A link that downloads `version` (the current one when None) of a file the caller can read,
+/// for `expires_in` seconds (1 to 24 hours; 15 minutes by default): the store's own presigned URL
+/// (S3), or Atlas's `/files/{token}` route (local store). Issuing it is audited.
 pub async fn download_url(
+    scope: &Scope,
     storage: &Storage,
     secret: &str,
     public_url: &str,
-    file: &entity::files::Model,
-    key: &str,
-    content_type: &str,
-    expires: std::time::Duration,
+    file_id: Uuid,
+    version: Option<Uuid>,
+    expires_in: i32,
 ) -> Result<String> {
-    if let Some(url) = storage.presigned_url(key, expires).await? {
+    if !(1..=LINK_MAX_SECS).contains(&expires_in) {
+        return Err(ServiceError::bad_input("expiresIn", format!("expiresIn is 1 to {LINK_MAX_SECS} seconds")));
+    }
+    // Reading the file through row-level security is the permission check.
+    let file = files::get(scope, file_id).await?;
+    let row = {
+        let tx = scope.tx().await?;
+        tx.query_one_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT id, storage_key FROM file_versions WHERE tenant_id = $1 AND file_id = $2 \
+             AND CASE WHEN $3::uuid IS NULL THEN version = $4 ELSE id = $3 END",
+            [file.tenant_id.into(), file.id.into(), version.into(), file.current_version.into()],
+        ))
+        .await?
+    };
+    let no_content = || ServiceError::not_found("stored content of file", file.id);
+    let row = row.ok_or_else(no_content)?;
+    let version_id: Uuid = row.try_get("", "id")?;
+    let key: String = row.try_get::<Option<String>>("", "storage_key")?.ok_or_else(no_content)?;
+    crate::governance::record(
+        scope,
+        "file.link",
+        "files",
+        file.id,
+        serde_json::json!({ "version": version_id, "expiresIn": expires_in }),
+    )
+    .await?;
+    let expires = std::time::Duration::from_secs(expires_in as u64);
+    if let Some(url) = storage.presigned_url(file.tenant_id, &key, expires).await? {
         return Ok(url);
     }
-    let claims = DownloadClaims {
-        t: file.tenant_id,
-        k: key.to_string(),
-        n: file.name.clone(),
-        c: content_type.to_string(),
-        e: chrono::Utc::now().timestamp() + expires.as_secs() as i64,
-    };
+    let claims =
+        DownloadClaims { t: file.tenant_id, v: version_id, e: chrono::Utc::now().timestamp() + expires_in as i64 };
     Ok(format!("{}/files/{}", public_url.trim_end_matches('/'), sign_download(secret, &claims)))
 }
 
+/// The youngest an unreferenced object may be and still be swept: an upload writes its object
+/// before its row commits, and a long upload's row may commit this long after.
+pub const GC_MIN_AGE_FLOOR_S: i64 = 3600;
+
+fn gc_input(input: &serde_json::Value) -> Result<serde_json::Value> {
+    let map = crate::queue::object_with(input, &["min_age_s"])?;
+    if let Some(age) = map.get("min_age_s") {
+        if age.as_i64().is_none_or(|a| a < GC_MIN_AGE_FLOOR_S) {
+            return Err(ServiceError::bad_input(
+                "input.min_age_s",
+                format!("min_age_s is a whole number of seconds, at least {GC_MIN_AGE_FLOOR_S}"),
+            ));
+        }
+    }
+    Ok(serde_json::Value::Object(map))
+}
+
+/// STORAGE_GC: queued by a trigger when versions are deleted; admins may also run a sweep.
+pub static GC_JOB: crate::queue::JobType = crate::queue::JobType {
+    name: "STORAGE_GC",
+    description: "Removes the stored objects of deleted file versions, and unreferenced objects older than \
+                  `input.min_age_s` (at least 3600). Admins and owners.",
+    enqueue: crate::queue::Enqueue::Client { role: MemberRole::Admin, check: gc_input },
+    development_only: false,
+};
+
 /// STORAGE_GC: removes from the store the objects of deleted versions (queued by a trigger), and
 /// objects no version refers to that are older than `min_age_s` (leftovers of a crash between
-/// writing an object and committing its row).
+/// writing an object and committing its row), never younger than `GC_MIN_AGE_FLOOR_S`.
 pub struct StorageGc {
     pub storage: Arc<Storage>,
 }
 
 impl crate::queue::JobHandler for StorageGc {
     fn job_type(&self) -> &'static str {
-        "STORAGE_GC"
+        GC_JOB.name
     }
 
     async fn run(
@@ -433,7 +520,7 @@ impl crate::queue::JobHandler for StorageGc {
                 let key: String = r.try_get("", "storage_key").map_err(ServiceError::from)?;
                 // A key still used by another version (never, as keys are fresh) is kept.
                 if !referenced(scope, tenant, &key).await? {
-                    self.storage.delete(&key).await?;
+                    self.storage.delete(tenant, &key).await?;
                     removed += 1;
                 }
                 let tx = scope.tx().await?;
@@ -446,12 +533,19 @@ impl crate::queue::JobHandler for StorageGc {
             }
             scope.finish(true).await?;
         }
-        let min_age = ctx.job.input.get("min_age_s").and_then(|v| v.as_i64()).unwrap_or(3600);
+        // Whatever the input says (it may predate the enqueue check), never below the floor.
+        let min_age = ctx
+            .job
+            .input
+            .get("min_age_s")
+            .and_then(|v| v.as_i64())
+            .unwrap_or(GC_MIN_AGE_FLOOR_S)
+            .max(GC_MIN_AGE_FLOOR_S);
         let cutoff = chrono::Utc::now() - chrono::Duration::seconds(min_age);
         let mut orphans = 0;
-        for (key, modified) in self.storage.list(&format!("tenants/{tenant}/objects/")).await? {
+        for (key, modified) in self.storage.list(tenant, "objects/").await? {
             if modified < cutoff && !referenced(scope, tenant, &key).await? {
-                self.storage.delete(&key).await?;
+                self.storage.delete(tenant, &key).await?;
                 orphans += 1;
             }
         }
@@ -489,7 +583,7 @@ async fn chunk_text_file(scope: &Scope, storage: &Storage, file: &entity::files:
         return Ok(());
     };
     let bytes: Vec<u8> = storage
-        .stream(key)
+        .stream(file.tenant_id, key)
         .await?
         .try_fold(Vec::new(), |mut acc, b| async move {
             acc.extend_from_slice(&b);

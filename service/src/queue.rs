@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use entity::jobs;
-use entity::sea_orm_active_enums::JobStatus;
+use entity::sea_orm_active_enums::{JobStatus, MemberRole};
 use rand::Rng;
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, FromQueryResult, Statement, Value};
 use uuid::Uuid;
@@ -107,6 +107,145 @@ impl Registry {
         t.sort();
         t
     }
+}
+
+/// Who may put a job type on the queue.
+#[derive(Clone, Copy)]
+pub enum Enqueue {
+    /// Only Atlas: the named verb or trigger creates these jobs, with input it built itself.
+    Internal { by: &'static str },
+    /// Clients too, through `enqueueJob`, from `role` up; `check` validates the input (and may
+    /// normalise it) before anything is written.
+    Client { role: MemberRole, check: fn(&serde_json::Value) -> Result<serde_json::Value> },
+}
+
+/// One kind of job, declared beside its handler: its name, what it does, and who may enqueue it.
+pub struct JobType {
+    pub name: &'static str,
+    pub description: &'static str,
+    pub enqueue: Enqueue,
+    /// Exists only when Atlas runs in development mode (`ATLAS_ENV=development`).
+    pub development_only: bool,
+}
+
+/// The priorities a job may have (higher runs first); Atlas's own jobs use 0 to 10.
+pub const PRIORITIES: std::ops::RangeInclusive<i32> = -100..=100;
+
+/// What to put on the queue: a known job type, its input, and when and how urgently to run it.
+pub struct JobSpec {
+    pub job_type: &'static JobType,
+    pub input: serde_json::Value,
+    pub priority: i32,
+    pub max_retries: i32,
+    pub scheduled_at: Option<sea_orm::prelude::DateTimeWithTimeZone>,
+}
+
+impl JobSpec {
+    pub fn new(job_type: &'static JobType, input: serde_json::Value) -> Self {
+        Self { job_type, input, priority: 0, max_retries: 3, scheduled_at: None }
+    }
+    pub fn retries(mut self, max_retries: i32) -> Self {
+        self.max_retries = max_retries;
+        self
+    }
+}
+
+/// Checks shared by every enqueue: the priority range and a sane retry count.
+pub fn check_priority(priority: i32) -> Result<()> {
+    if !PRIORITIES.contains(&priority) {
+        return Err(ServiceError::bad_input(
+            "priority",
+            format!("priority is {} to {} (higher runs first)", PRIORITIES.start(), PRIORITIES.end()),
+        ));
+    }
+    Ok(())
+}
+
+pub fn check_retries(max_retries: i32) -> Result<()> {
+    if !(0..=25).contains(&max_retries) {
+        return Err(ServiceError::bad_input("maxRetries", "maxRetries is 0 to 25"));
+    }
+    Ok(())
+}
+
+/// The one way onto the queue: a job of a declared type in the caller's tenant, created in the
+/// caller's transaction (so it exists exactly when the caller's work commits).
+pub async fn enqueue(scope: &Scope, spec: JobSpec) -> Result<jobs::Model> {
+    check_priority(spec.priority)?;
+    check_retries(spec.max_retries)?;
+    crate::work::jobs::create(
+        scope,
+        crate::work::jobs::CreateJobInput {
+            job_type: spec.job_type.name.into(),
+            priority: spec.priority,
+            input: spec.input,
+            max_retries: spec.max_retries,
+            scheduled_at: spec.scheduled_at,
+        },
+    )
+    .await
+}
+
+/// The job types this process offers: every declared one, less the development-only ones
+/// outside development mode.
+pub fn offered(catalogue: &'static [&'static JobType], development: bool) -> impl Iterator<Item = &'static JobType> {
+    catalogue.iter().copied().filter(move |t| development || !t.development_only)
+}
+
+/// `enqueueJob`: a client's request, checked against the catalogue. An unknown type (or one that
+/// exists only in development) is refused naming the known ones; an internal type is refused
+/// naming the verb that starts it; the caller's role and the input are checked by the type.
+pub async fn enqueue_client(
+    scope: &Scope,
+    catalogue: &'static [&'static JobType],
+    development: bool,
+    input: crate::work::jobs::CreateJobInput,
+) -> Result<jobs::Model> {
+    let Some(job_type) = offered(catalogue, development).find(|t| t.name == input.job_type) else {
+        let known: Vec<&str> = offered(catalogue, development)
+            .filter(|t| matches!(t.enqueue, Enqueue::Client { .. }))
+            .map(|t| t.name)
+            .collect();
+        return Err(ServiceError::bad_input(
+            "jobType",
+            format!("there is no job type {:?}; clients may enqueue: {}", input.job_type, known.join(", ")),
+        ));
+    };
+    let input_value = match job_type.enqueue {
+        Enqueue::Internal { by } => {
+            return Err(ServiceError::bad_input(
+                "jobType",
+                format!("{} jobs are started by {by}, not by enqueueJob", job_type.name),
+            ))
+        }
+        Enqueue::Client { role, check } => {
+            scope.require(role, &format!("enqueue {} jobs", job_type.name)).await?;
+            check(&input.input)?
+        }
+    };
+    enqueue(
+        scope,
+        JobSpec {
+            job_type,
+            input: input_value,
+            priority: input.priority,
+            max_retries: input.max_retries,
+            scheduled_at: input.scheduled_at,
+        },
+    )
+    .await
+}
+
+/// An input that must be a JSON object with at most these keys (a handler's own check builds on it).
+pub fn object_with(input: &serde_json::Value, keys: &[&str]) -> Result<serde_json::Map<String, serde_json::Value>> {
+    let Some(map) = input.as_object() else {
+        return Err(ServiceError::bad_input("input", "the input is a JSON object"));
+    };
+    if let Some(k) = map.keys().find(|k| !keys.contains(&k.as_str())) {
+        let allowed = if keys.is_empty() { "none".to_string() } else { keys.join(", ") };
+        return Err(ServiceError::bad_input("input", format!("unknown input field {k:?}; allowed: {allowed}")));
+    }
+    Ok(map.clone())
 }
 
 /// How retries are spaced: `base * 2^(attempt-1)`, times a random factor in [0.5, 1.5), capped.
@@ -313,14 +452,48 @@ async fn change_state(scope: &Scope, id: Uuid, sql: &str, refused: &str, action:
     Ok(job)
 }
 
-/// Diagnostic handlers: `NOOP` (benchmarks), `SLEEP` (`{"ms": n}`), `FAIL` (always fails).
+/// Diagnostic handlers, in development and test only: `NOOP` (benchmarks), `SLEEP`
+/// (`{"ms": n}`), `FAIL` (always fails).
 pub mod diagnostics {
     use super::*;
+
+    fn no_input(input: &serde_json::Value) -> Result<serde_json::Value> {
+        object_with(input, &[]).map(serde_json::Value::Object)
+    }
+
+    fn sleep_input(input: &serde_json::Value) -> Result<serde_json::Value> {
+        let map = object_with(input, &["ms"])?;
+        if let Some(ms) = map.get("ms") {
+            if ms.as_u64().is_none_or(|ms| ms > 600_000) {
+                return Err(ServiceError::bad_input("input.ms", "ms is a whole number from 0 to 600000"));
+            }
+        }
+        Ok(serde_json::Value::Object(map))
+    }
+
+    pub static NOOP: JobType = JobType {
+        name: "NOOP",
+        description: "Does nothing (benchmarks). Development only.",
+        enqueue: Enqueue::Client { role: MemberRole::Member, check: no_input },
+        development_only: true,
+    };
+    pub static SLEEP: JobType = JobType {
+        name: "SLEEP",
+        description: "Sleeps `input.ms` milliseconds (at most 600000). Development only.",
+        enqueue: Enqueue::Client { role: MemberRole::Member, check: sleep_input },
+        development_only: true,
+    };
+    pub static FAIL: JobType = JobType {
+        name: "FAIL",
+        description: "Always fails, so retries and backoff can be watched. Development only.",
+        enqueue: Enqueue::Client { role: MemberRole::Member, check: no_input },
+        development_only: true,
+    };
 
     pub struct Noop;
     impl JobHandler for Noop {
         fn job_type(&self) -> &'static str {
-            "NOOP"
+            NOOP.name
         }
         async fn run(&self, _ctx: &JobContext) -> std::result::Result<serde_json::Value, JobError> {
             Ok(serde_json::json!({}))
@@ -330,7 +503,7 @@ pub mod diagnostics {
     pub struct Sleep;
     impl JobHandler for Sleep {
         fn job_type(&self) -> &'static str {
-            "SLEEP"
+            SLEEP.name
         }
         async fn run(&self, ctx: &JobContext) -> std::result::Result<serde_json::Value, JobError> {
             let ms = ctx.job.input.get("ms").and_then(|v| v.as_u64()).unwrap_or(100).min(600_000);
@@ -342,7 +515,7 @@ pub mod diagnostics {
     pub struct Fail;
     impl JobHandler for Fail {
         fn job_type(&self) -> &'static str {
-            "FAIL"
+            FAIL.name
         }
         async fn run(&self, ctx: &JobContext) -> std::result::Result<serde_json::Value, JobError> {
             Err(JobError::retry(format!("FAIL job {} failed on purpose", ctx.job.id)))

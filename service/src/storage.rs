@@ -79,10 +79,34 @@ impl Storage {
         format!("tenants/{tenant}/objects/{}", Uuid::now_v7())
     }
 
+    /// The store path of `key`, refused unless it lies under `tenants/{tenant}/`. Every object
+    /// access names the tenant it acts for, so a key that came from anywhere (a job input, a
+    /// token, a row) can never reach another tenant's bytes; `Path::parse` also refuses `..`,
+    /// empty and `.` segments, so the prefix test cannot be walked around.
+    fn path(tenant: Uuid, key: &str) -> Result<Path> {
+        let refused = || {
+            tracing::warn!(%tenant, key, "refused an object key outside the tenant's prefix");
+            ServiceError::Forbidden("that stored object does not belong to this tenant".into())
+        };
+        let path = Path::parse(key).map_err(|_| refused())?;
+        let mut parts = path.parts();
+        let (Some(a), Some(b), Some(_)) = (parts.next(), parts.next(), parts.next()) else { return Err(refused()) };
+        if a.as_ref() != "tenants" || b.as_ref() != tenant.to_string() {
+            return Err(refused());
+        }
+        Ok(path)
+    }
+
     /// Stream `reader` into `key`, hashing as it goes; at most `limit` bytes (more is refused and
     /// nothing is kept). Large objects go up as multipart uploads, so memory stays bounded.
-    pub async fn put_stream<R: AsyncRead + Unpin>(&self, key: &str, mut reader: R, limit: u64) -> Result<Stored> {
-        let mut writer = BufWriter::with_capacity(self.store.clone(), Path::from(key), 8 << 20);
+    pub async fn put_stream<R: AsyncRead + Unpin>(
+        &self,
+        tenant: Uuid,
+        key: &str,
+        mut reader: R,
+        limit: u64,
+    ) -> Result<Stored> {
+        let mut writer = BufWriter::with_capacity(self.store.clone(), Self::path(tenant, key)?, 8 << 20);
         let mut hasher = Sha256::new();
         let mut head = Vec::with_capacity(SNIFF_BYTES);
         let mut size: u64 = 0;
@@ -118,14 +142,14 @@ impl Storage {
     }
 
     /// Store bytes already in memory (small generated objects).
-    pub async fn put_bytes(&self, key: &str, bytes: Bytes) -> Result<()> {
-        self.store.put(&Path::from(key), bytes.into()).await.map_err(unavailable)?;
+    pub async fn put_bytes(&self, tenant: Uuid, key: &str, bytes: Bytes) -> Result<()> {
+        self.store.put(&Self::path(tenant, key)?, bytes.into()).await.map_err(unavailable)?;
         Ok(())
     }
 
     /// The object's bytes as a stream, chunk by chunk.
-    pub async fn stream(&self, key: &str) -> Result<BoxStream<'static, std::io::Result<Bytes>>> {
-        let got = self.store.get(&Path::from(key)).await.map_err(|e| match e {
+    pub async fn stream(&self, tenant: Uuid, key: &str) -> Result<BoxStream<'static, std::io::Result<Bytes>>> {
+        let got = self.store.get(&Self::path(tenant, key)?).await.map_err(|e| match e {
             object_store::Error::NotFound { .. } => ServiceError::not_found("stored object", key),
             e => unavailable(e),
         })?;
@@ -135,11 +159,12 @@ impl Storage {
     /// Bytes `range` of the object (all of it when None), as a stream.
     pub async fn stream_range(
         &self,
+        tenant: Uuid,
         key: &str,
         range: Option<std::ops::Range<u64>>,
     ) -> Result<BoxStream<'static, std::io::Result<Bytes>>> {
         let opts = object_store::GetOptions { range: range.map(Into::into), ..Default::default() };
-        let got = self.store.get_opts(&Path::from(key), opts).await.map_err(|e| match e {
+        let got = self.store.get_opts(&Self::path(tenant, key)?, opts).await.map_err(|e| match e {
             object_store::Error::NotFound { .. } => ServiceError::not_found("stored object", key),
             e => unavailable(e),
         })?;
@@ -147,12 +172,12 @@ impl Storage {
     }
 
     /// The object as an `AsyncRead`.
-    pub async fn reader(&self, key: &str) -> Result<impl AsyncRead + Send + Unpin + 'static> {
-        Ok(tokio_util::io::StreamReader::new(self.stream(key).await?))
+    pub async fn reader(&self, tenant: Uuid, key: &str) -> Result<impl AsyncRead + Send + Unpin + 'static> {
+        Ok(tokio_util::io::StreamReader::new(self.stream(tenant, key).await?))
     }
 
-    pub async fn size(&self, key: &str) -> Result<u64> {
-        match self.store.head(&Path::from(key)).await {
+    pub async fn size(&self, tenant: Uuid, key: &str) -> Result<u64> {
+        match self.store.head(&Self::path(tenant, key)?).await {
             Ok(meta) => Ok(meta.size),
             Err(object_store::Error::NotFound { .. }) => Err(ServiceError::not_found("stored object", key)),
             Err(e) => Err(unavailable(e)),
@@ -160,16 +185,17 @@ impl Storage {
     }
 
     /// Remove an object; one that is already gone counts as removed.
-    pub async fn delete(&self, key: &str) -> Result<()> {
-        match self.store.delete(&Path::from(key)).await {
+    pub async fn delete(&self, tenant: Uuid, key: &str) -> Result<()> {
+        match self.store.delete(&Self::path(tenant, key)?).await {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
             Err(e) => Err(unavailable(e)),
         }
     }
 
-    /// Keys under `prefix` with their last-modified time (for the sweeper).
-    pub async fn list(&self, prefix: &str) -> Result<Vec<(String, chrono::DateTime<chrono::Utc>)>> {
-        let prefix = Path::from(prefix);
+    /// The tenant's keys under `tenants/{tenant}/{under}` with their last-modified time (for the
+    /// sweeper).
+    pub async fn list(&self, tenant: Uuid, under: &str) -> Result<Vec<(String, chrono::DateTime<chrono::Utc>)>> {
+        let prefix = Self::path(tenant, &format!("tenants/{tenant}/{under}"))?;
         self.store
             .list(Some(&prefix))
             .map_ok(|m| (m.location.to_string(), m.last_modified))
@@ -179,10 +205,10 @@ impl Storage {
     }
 
     /// A presigned GET URL, for stores that sign their own (S3-compatible).
-    pub async fn presigned_url(&self, key: &str, expires: Duration) -> Result<Option<String>> {
+    pub async fn presigned_url(&self, tenant: Uuid, key: &str, expires: Duration) -> Result<Option<String>> {
         let Some(signer) = &self.signer else { return Ok(None) };
         let url = signer
-            .signed_url(object_store::signer::Method::GET, &Path::from(key), expires)
+            .signed_url(object_store::signer::Method::GET, &Self::path(tenant, key)?, expires)
             .await
             .map_err(unavailable)?;
         Ok(Some(url.to_string()))
@@ -190,10 +216,11 @@ impl Storage {
 
     /// Write, read back and remove a probe object: whether the store answers.
     pub async fn check(&self) -> Result<()> {
-        let key = format!("health/{}", Uuid::now_v7());
-        self.put_bytes(&key, Bytes::from_static(b"ok")).await?;
-        let back = self.store.get(&Path::from(key.as_str())).await.map_err(unavailable)?.bytes().await;
-        self.delete(&key).await?;
+        // Outside every tenant's prefix, so it goes to the store directly.
+        let path = Path::from(format!("health/{}", Uuid::now_v7()));
+        self.store.put(&path, Bytes::from_static(b"ok").into()).await.map_err(unavailable)?;
+        let back = self.store.get(&path).await.map_err(unavailable)?.bytes().await;
+        let _ = self.store.delete(&path).await;
         match back {
             Ok(b) if b.as_ref() == b"ok" => Ok(()),
             Ok(_) => Err(ServiceError::Unavailable("the file store returned other bytes than written".into())),
@@ -271,5 +298,16 @@ mod tests {
         assert!(content_type(Some("application/pdf"), "x.pdf", b"hello").is_err());
         assert_eq!(content_type(None, "data.csv", b"a,b\n1,2\n").ok().as_deref(), Some("text/csv"));
         assert_eq!(content_type(Some("text/csv; charset=utf-8"), "d", b"a,b").ok().as_deref(), Some("text/csv"));
+    }
+
+    #[test]
+    fn keys_stay_inside_their_tenant() {
+        let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
+        assert!(Storage::path(a, &Storage::new_key(a)).is_ok());
+        assert!(Storage::path(a, &Storage::new_key(b)).is_err());
+        assert!(Storage::path(a, &format!("tenants/{a}/../{b}/objects/x")).is_err());
+        assert!(Storage::path(a, &format!("tenants/{a}")).is_err());
+        assert!(Storage::path(a, &format!("tenants/{a}x/objects/y")).is_err());
+        assert!(Storage::path(a, "health/x").is_err());
     }
 }

@@ -405,3 +405,41 @@ async fn check_new_space(scope: &Scope, input: &mut spaces::Create) -> Result<()
     }
     Ok(())
 }
+
+/// Refuses a server or worker connection whose role would switch row-level security off: a
+/// superuser, a role with BYPASSRLS, or one that owns (or acts as the owner of) Atlas's tables.
+/// Such a role is usually `DIRECT_URL`'s owner reused as `DATABASE_URL`; every tenant's rows
+/// would then be one forgotten filter away.
+pub async fn check_app_role(db: &sea_orm::DatabaseConnection) -> std::result::Result<(), String> {
+    use sea_orm::{ConnectionTrait, DbBackend, Statement};
+    let row = db
+        .query_one_raw(Statement::from_string(
+            DbBackend::Postgres,
+            "SELECT current_user::text AS name, r.rolsuper AS superuser, r.rolbypassrls AS bypass, \
+               (SELECT count(*) FROM pg_tables t WHERE t.schemaname = 'public' \
+                  AND pg_has_role(current_user, t.tableowner, 'USAGE'))::bigint AS owned \
+             FROM pg_roles r WHERE r.rolname = current_user",
+        ))
+        .await
+        .map_err(|e| format!("cannot read the connection's role: {e}"))?
+        .ok_or("cannot read the connection's role")?;
+    let get = |e: sea_orm::DbErr| format!("cannot read the connection's role: {e}");
+    let name: String = row.try_get("", "name").map_err(get)?;
+    let superuser: bool = row.try_get("", "superuser").map_err(get)?;
+    let bypass: bool = row.try_get("", "bypass").map_err(get)?;
+    let owned: i64 = row.try_get("", "owned").map_err(get)?;
+    let why = if superuser {
+        "is a superuser"
+    } else if bypass {
+        "has BYPASSRLS"
+    } else if owned > 0 {
+        "owns Atlas's tables (or is a member of their owner)"
+    } else {
+        return Ok(());
+    };
+    Err(format!(
+        "the role {name:?} {why}, so row-level security would not apply to it. Connect as a role that \
+         owns nothing and cannot bypass row-level security (`atlas migrate` grants it what it needs), \
+         and keep the owner for DIRECT_URL"
+    ))
+}

@@ -99,40 +99,34 @@ complex! {
         one folder: Folder = entity::folders::Entity[folder_id];
         one space: Space = entity::spaces::Entity[space_id];
     }
-    /// A link that downloads the current version until it expires (`expiresIn` seconds,
-    /// 1 to 604800): presigned by the store for S3, else signed by Atlas (`/files/{token}`).
-    async fn download_url(&self, ctx: &Context<'_>, #[graphql(default = 3600)] expires_in: i32) -> Result<String> {
-        let file = service::files::files::get(ctx.scope()?, self.id).await?;
-        let key = file.storage_key.clone().ok_or_else(no_content)?;
-        download_url(ctx, &file, &key, &file.content_type, expires_in).await
+    /// A link that downloads the current version until it expires (`expiresIn` seconds, 1 to
+    /// 86400, 900 by default): presigned by the store for S3, else signed by Atlas
+    /// (`/files/{token}`, naming the version, not the object). Issuing one is audited.
+    async fn download_url(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 900)] expires_in: i32,
+    ) -> Result<String> {
+        download_url(ctx, self.id, None, expires_in).await
     }
-}
-
-fn no_content() -> async_graphql::Error {
-    async_graphql::Error::new("this file has no stored content").extend_with(|_, e| e.set("code", "NOT_FOUND"))
 }
 
 async fn download_url(
     ctx: &Context<'_>,
-    file: &entity::files::Model,
-    key: &str,
-    content_type: &str,
+    file: uuid::Uuid,
+    version: Option<uuid::Uuid>,
     expires_in: i32,
 ) -> Result<String> {
-    if !(1..=604_800).contains(&expires_in) {
-        return Err(service::ServiceError::bad_input("expiresIn", "expiresIn is 1 to 604800 seconds").into());
-    }
     let settings = ctx.data::<super::FileSettings>()?;
     let storage = ctx.data::<std::sync::Arc<service::storage::Storage>>()?;
-    let expires = std::time::Duration::from_secs(expires_in as u64);
     Ok(service::files::download_url(
+        ctx.scope()?,
         storage,
         &settings.signing_secret,
         &settings.public_url,
         file,
-        key,
-        content_type,
-        expires,
+        version,
+        expires_in,
     )
     .await?)
 }
@@ -142,12 +136,12 @@ complex! {
         one file: File = entity::files::Entity[file_id];
     }
     /// A link that downloads this version until it expires (see `File.downloadUrl`).
-    async fn download_url(&self, ctx: &Context<'_>, #[graphql(default = 3600)] expires_in: i32) -> Result<String> {
-        let scope = ctx.scope()?;
-        let version = service::files::file_versions::get(scope, self.id).await?;
-        let file = service::files::files::get(scope, self.file_id).await?;
-        let key = version.storage_key.clone().ok_or_else(no_content)?;
-        download_url(ctx, &file, &key, &version.content_type, expires_in).await
+    async fn download_url(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 900)] expires_in: i32,
+    ) -> Result<String> {
+        download_url(ctx, self.file_id, Some(self.id), expires_in).await
     }
 }
 
@@ -174,13 +168,13 @@ crud_fields! {
 crud_fields! {
     files => File;
     query FileQuery { file, files }
-    mutation FileMutation { create_file, update_file, delete_file }
+    mutation FileMutation { no create, update_file, delete_file }
 }
 
 crud_fields! {
     file_versions => FileVersion;
     query FileVersionQuery { file_version, file_versions }
-    mutation FileVersionMutation { create_file_version, update_file_version, delete_file_version }
+    mutation FileVersionMutation { no create, update_file_version, delete_file_version }
 }
 
 crud_fields! {

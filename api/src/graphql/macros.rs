@@ -42,12 +42,28 @@ macro_rules! object {
     };
 }
 
-/// Query and mutation fields for one `service::crud!` module (imported at the call site).
+/// Query and mutation fields for one `service::crud!` module (imported at the call site). A
+/// table whose rows only Atlas creates (files come from uploads, jobs from `enqueueJob`'s checks)
+/// says `no create` instead of naming its create field.
 macro_rules! crud_fields {
     (
         $module:ident => $Object:ident;
         query $Query:ident { $one:ident, $many:ident }
         mutation $Mutation:ident { $create:ident, $update:ident, $delete:ident }
+    ) => {
+        crud_fields!(@fields $module => $Object; $Query { $one, $many } $Mutation { [$create] $update, $delete });
+    };
+    (
+        $module:ident => $Object:ident;
+        query $Query:ident { $one:ident, $many:ident }
+        mutation $Mutation:ident { no create, $update:ident, $delete:ident }
+    ) => {
+        crud_fields!(@fields $module => $Object; $Query { $one, $many } $Mutation { [] $update, $delete });
+    };
+    (@fields
+        $module:ident => $Object:ident;
+        $Query:ident { $one:ident, $many:ident }
+        $Mutation:ident { [$($create:ident)?] $update:ident, $delete:ident }
     ) => {
         #[derive(Default)]
         pub struct $Query;
@@ -91,11 +107,13 @@ macro_rules! crud_fields {
 
         #[async_graphql::Object]
         impl $Mutation {
+            $(
             #[doc = concat!("Create a ", stringify!($Object), ".")]
             async fn $create(&self, ctx: &async_graphql::Context<'_>, input: $module::Create) -> async_graphql::Result<$Object> {
                 Ok($module::create($crate::graphql::CtxExt::scope(ctx)?, input).await?.into())
             }
 
+            )?
             #[doc = concat!("Change a ", stringify!($Object), ": absent fields stay, null clears.")]
             async fn $update(
                 &self,

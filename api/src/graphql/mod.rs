@@ -19,7 +19,7 @@ pub mod work;
 
 use std::sync::Arc;
 
-use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
+use async_graphql::parser::types::{ExecutableDocument, OperationType, Selection, SelectionSet};
 use async_graphql::{
     Context, MergedObject, MergedSubscription, Object, Schema, ServerError, ServerResult, SimpleObject,
 };
@@ -44,6 +44,7 @@ pub struct Query(
     work::ExecutionQuery,
     work::TaskOutputQuery,
     work::JobQuery,
+    work::JobTypeQuery,
     work::JobResultQuery,
     work::WorkflowQuery,
     review::DataRecordQuery,
@@ -158,6 +159,12 @@ pub struct Runtime {
     pub metrics: std::sync::Arc<crate::metrics::Metrics>,
 }
 
+/// Whether this server runs in development mode (diagnostic job types exist only there).
+#[derive(Clone, Copy)]
+pub struct Mode {
+    pub development: bool,
+}
+
 /// What file resolvers need: the upload limit, and what signs download links.
 #[derive(Clone)]
 pub struct FileSettings {
@@ -172,6 +179,7 @@ pub fn build_schema(config: &Config, runtime: Option<Runtime>) -> AtlasSchema {
         .limit_complexity(config.max_complexity)
         .limit_recursive_depth(64)
         .limit_directives(20);
+    builder = builder.data(Mode { development: config.development });
     if let Some(rt) = runtime {
         builder = builder.data(rt.events).data(rt.storage).data(rt.embedder).data(rt.metrics).data(FileSettings {
             max_upload_bytes: config.max_upload_bytes,
@@ -390,29 +398,111 @@ impl Guarded {
         Self { schema, max_aliases }
     }
 
-    fn check(&self, request: &mut async_graphql::Request) -> ServerResult<()> {
+    /// The limits checked on the parsed document (which async-graphql then reuses), and the type
+    /// of the operation it runs.
+    fn check(&self, request: &mut async_graphql::Request) -> ServerResult<Option<OperationType>> {
+        let name = request.operation_name.clone();
         let doc: &ExecutableDocument = request.parsed_query()?;
-        let mut count = 0;
-        for (_, op) in doc.operations.iter() {
-            count += aliases(&op.node.selection_set.node);
-        }
-        for fragment in doc.fragments.values() {
-            count += aliases(&fragment.node.selection_set.node);
-        }
+        let ty = doc
+            .operations
+            .iter()
+            .find(|(n, _)| name.is_none() || n.map(|n| n.as_str()) == name.as_deref())
+            .map(|(_, op)| op.node.ty);
+        let count = aliases(doc, self.max_aliases);
         if count > self.max_aliases {
             return Err(ServerError::new(
-                format!("the query has {count} aliases; at most {} are allowed", self.max_aliases),
+                format!("the query has more than {} aliases (counting each use of a fragment)", self.max_aliases),
                 None,
             ));
         }
-        Ok(())
+        Ok(ty)
     }
+
+    /// One query or mutation in a transaction of its own, over HTTP or on a WebSocket: it commits
+    /// when the operation has no errors and rolls back otherwise. A mutation that rolled back
+    /// answers no data (its fields' results never existed): each field that had answered gets an
+    /// error saying it was rolled back, and why. Errors without a code get one; internal errors
+    /// are logged with `request_id` and say only that id.
+    pub async fn run(
+        &self,
+        mut request: async_graphql::Request,
+        scope: Arc<Scope>,
+        request_id: uuid::Uuid,
+    ) -> async_graphql::Response {
+        let mutation = match self.check(&mut request) {
+            Ok(ty) => ty == Some(OperationType::Mutation),
+            Err(e) => return coded_errors(async_graphql::Response::from_errors(vec![e])),
+        };
+        let loaders = Loaders::new(scope.clone(), true);
+        let mut response = self.schema.execute(request.data(scope.clone()).data(loaders)).await;
+        let ok = response.errors.is_empty();
+        if let Err(e) = scope.finish(ok).await {
+            tracing::error!(%request_id, error = ?e, "could not end the operation's transaction");
+            if ok {
+                response = async_graphql::Response::from_errors(vec![coded("internal error", "INTERNAL")]);
+            }
+        }
+        for error in &mut response.errors {
+            let code = error.extensions.as_ref().and_then(|x| x.get("code"));
+            if code == Some(&async_graphql::Value::from("INTERNAL")) {
+                tracing::error!(%request_id, error = %error.message, "internal error");
+                error.message = format!("internal error (request id {request_id})");
+            }
+        }
+        if mutation && !response.errors.is_empty() {
+            rolled_back(&mut response);
+        }
+        coded_errors(response)
+    }
+}
+
+/// Every error gets a code: parse, validation and limit errors come from async-graphql without one.
+fn coded_errors(mut response: async_graphql::Response) -> async_graphql::Response {
+    for error in &mut response.errors {
+        let ext = error.extensions.get_or_insert_with(Default::default);
+        if ext.get("code").is_none() {
+            ext.set("code", "BAD_USER_INPUT");
+        }
+    }
+    response
+}
+
+/// An error with an `extensions.code`.
+pub fn coded(message: impl Into<String>, code: &str) -> ServerError {
+    let mut e = ServerError::new(message, None);
+    let mut ext = async_graphql::ErrorExtensionValues::default();
+    ext.set("code", code);
+    e.extensions = Some(ext);
+    e
+}
+
+/// A rolled-back mutation's answer: no data, and for every field that had answered, an error
+/// `ROLLED_BACK` naming the error that undid it.
+fn rolled_back(response: &mut async_graphql::Response) {
+    let why = response.errors.first().map(|e| e.message.clone()).unwrap_or_default();
+    let data = std::mem::replace(&mut response.data, async_graphql::Value::Null);
+    if let async_graphql::Value::Object(fields) = data {
+        for (name, value) in fields {
+            if value != async_graphql::Value::Null {
+                let mut e = coded(format!("{name} was rolled back, so nothing it did was kept: {why}"), "ROLLED_BACK");
+                e.path = vec![async_graphql::PathSegment::Field(name.to_string())];
+                response.errors.push(e);
+            }
+        }
+    }
+}
+
+/// Who opened a WebSocket, kept in its session data: each query or mutation on the socket gets a
+/// scope (and so a transaction) of its own from it, as an HTTP request does.
+pub struct Session {
+    pub db: sea_orm::DatabaseConnection,
+    pub principal: service::Principal,
 }
 
 impl async_graphql::Executor for Guarded {
     async fn execute(&self, mut request: async_graphql::Request) -> async_graphql::Response {
         match self.check(&mut request) {
-            Ok(()) => self.schema.execute(request).await,
+            Ok(_) => self.schema.execute(request).await,
             Err(e) => async_graphql::Response::from_errors(vec![e]),
         }
     }
@@ -423,27 +513,54 @@ impl async_graphql::Executor for Guarded {
         session_data: Option<Arc<async_graphql::Data>>,
     ) -> futures_util::stream::BoxStream<'static, async_graphql::Response> {
         use futures_util::StreamExt;
-        match self.check(&mut request) {
-            Ok(()) => self.schema.execute_stream_with_session_data(request, session_data.unwrap_or_default()),
-            Err(e) => futures_util::stream::once(async move { async_graphql::Response::from_errors(vec![e]) }).boxed(),
+        let ty = match self.check(&mut request) {
+            Ok(ty) => ty,
+            Err(e) => {
+                let response = coded_errors(async_graphql::Response::from_errors(vec![e]));
+                return futures_util::stream::once(async move { response }).boxed();
+            }
+        };
+        let session = session_data.unwrap_or_default();
+        let one_shot = !matches!(ty, Some(OperationType::Subscription) | None);
+        let socket = session.get(&std::any::TypeId::of::<Session>()).and_then(|s| s.downcast_ref::<Session>());
+        match socket {
+            // A query or mutation on a socket: its own transaction, committed when it succeeds.
+            Some(socket) if one_shot => {
+                let scope = Arc::new(Scope::new(socket.db.clone(), socket.principal.clone()));
+                let this = self.clone();
+                futures_util::stream::once(async move { this.run(request, scope, uuid::Uuid::now_v7()).await }).boxed()
+            }
+            _ => self.schema.execute_stream_with_session_data(request, session),
         }
     }
 }
 
-/// Aliased fields in a selection set and below it. A loop over an explicit stack, not recursion:
-/// this runs before async-graphql's recursive-depth check, so the document may be arbitrarily deep.
-fn aliases(set: &SelectionSet) -> usize {
+/// Aliased fields in the operations, each fragment counted once per use (a fragment of 90
+/// aliases spread four times is 360). A loop over an explicit stack, not recursion, since this
+/// runs before async-graphql's depth checks; it stops once the count passes `max`, so fragments
+/// spread inside fragments cannot make it run long (nor can a cycle, which validation refuses).
+fn aliases(doc: &ExecutableDocument, max: usize) -> usize {
     let mut count = 0;
-    let mut pending = vec![set];
+    let mut pending: Vec<&SelectionSet> = doc.operations.iter().map(|(_, op)| &op.node.selection_set.node).collect();
+    // Every visited selection costs a step, so a spread that adds no alias still ends the walk.
+    let mut steps = 0usize;
     while let Some(set) = pending.pop() {
         for item in &set.items {
+            steps += 1;
             match &item.node {
                 Selection::Field(f) => {
                     count += usize::from(f.node.alias.is_some());
                     pending.push(&f.node.selection_set.node);
                 }
                 Selection::InlineFragment(f) => pending.push(&f.node.selection_set.node),
-                Selection::FragmentSpread(_) => {}
+                Selection::FragmentSpread(spread) => {
+                    if let Some(fragment) = doc.fragments.get(&spread.node.fragment_name.node) {
+                        pending.push(&fragment.node.selection_set.node);
+                    }
+                }
+            }
+            if count > max || steps > 100_000 {
+                return count.max(max + 1);
             }
         }
     }

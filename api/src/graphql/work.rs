@@ -1,7 +1,9 @@
 //! Work in GraphQL: projects and tasks, their relations, and live task changes.
 use async_graphql::{Context, Result, SimpleObject, Subscription};
 use chrono::{DateTime, FixedOffset};
-use entity::sea_orm_active_enums::{AgentType, ExecutionStatus, JobStatus, TaskPriority, TaskStatus, WorkflowStatus};
+use entity::sea_orm_active_enums::{
+    AgentType, ExecutionStatus, JobStatus, MemberRole, TaskPriority, TaskStatus, WorkflowStatus,
+};
 use futures_util::{Stream, StreamExt};
 use sea_orm::prelude::Decimal;
 use service::events::ChangeOp;
@@ -291,13 +293,13 @@ crud_fields! {
 crud_fields! {
     jobs => Job;
     query JobQuery { job, jobs }
-    mutation JobMutation { enqueue_job, update_job, delete_job }
+    mutation JobMutation { no create, update_job, delete_job }
 }
 
 crud_fields! {
     job_results => JobResult;
     query JobResultQuery { job_result, job_results }
-    mutation JobResultMutation { create_job_result, update_job_result, delete_job_result }
+    mutation JobResultMutation { no create, update_job_result, delete_job_result }
 }
 
 crud_fields! {
@@ -311,6 +313,13 @@ pub struct JobVerbs;
 
 #[async_graphql::Object]
 impl JobVerbs {
+    /// Put a job on the queue. Only the types `jobTypes` lists as `clientEnqueue` are accepted,
+    /// each with the input it declares; priority is -100 to 100 (higher runs first).
+    async fn enqueue_job(&self, ctx: &Context<'_>, input: service::work::jobs::CreateJobInput) -> Result<Job> {
+        let mode = ctx.data::<super::Mode>()?;
+        Ok(service::queue::enqueue_client(ctx.scope()?, service::JOB_TYPES, mode.development, input).await?.into())
+    }
+
     /// Cancel a queued or running job; a running handler stops at its next heartbeat.
     async fn cancel_job(&self, ctx: &Context<'_>, id: Uuid) -> Result<Job> {
         Ok(service::queue::cancel(ctx.scope()?, id).await?.into())
@@ -326,6 +335,40 @@ impl JobVerbs {
     /// Run a failed or cancelled job again, from its first attempt.
     async fn retry_job(&self, ctx: &Context<'_>, id: Uuid) -> Result<Job> {
         Ok(service::queue::retry(ctx.scope()?, id).await?.into())
+    }
+}
+
+/// A kind of job the queue runs.
+#[derive(SimpleObject)]
+pub struct JobType {
+    pub name: String,
+    pub description: String,
+    /// Whether `enqueueJob` accepts it; other types are started by their own verbs.
+    pub client_enqueue: bool,
+    /// The lowest role that may enqueue it, when clients may.
+    pub min_role: Option<MemberRole>,
+    /// What starts it when clients may not.
+    pub started_by: Option<String>,
+}
+
+#[derive(Default)]
+pub struct JobTypeQuery;
+
+#[async_graphql::Object]
+impl JobTypeQuery {
+    /// The job types this server knows (development-only ones only in development mode).
+    async fn job_types(&self, ctx: &Context<'_>) -> Result<Vec<JobType>> {
+        ctx.scope()?.tenant_id()?;
+        let mode = ctx.data::<super::Mode>()?;
+        Ok(service::queue::offered(service::JOB_TYPES, mode.development)
+            .map(|t| {
+                let (client_enqueue, min_role, started_by) = match t.enqueue {
+                    service::queue::Enqueue::Client { role, .. } => (true, Some(role), None),
+                    service::queue::Enqueue::Internal { by } => (false, None, Some(by.to_string())),
+                };
+                JobType { name: t.name.into(), description: t.description.into(), client_enqueue, min_role, started_by }
+            })
+            .collect())
     }
 }
 

@@ -21,6 +21,8 @@ impl Worker {
             .env("DIRECT_URL", &app.config.direct_url)
             .env("ATLAS_STORAGE_URL", &app.config.storage_url)
             .env("ATLAS_LOG", "warn")
+            // The test servers run in development mode (diagnostic job types); so do their workers.
+            .env("ATLAS_ENV", "development")
             // The tests' default embedder, as in `test_config`; a test may ask for the model.
             .env("ATLAS_EMBEDDER", "hashing")
             .envs(env.iter().copied())

@@ -34,7 +34,7 @@ fn env_or(name: &str, default: &str) -> String {
 }
 
 pub fn test_config() -> Config {
-    let mut config = Config::from_env().expect("config");
+    let mut config = Config::development_from_env().expect("config");
     config.database_url = env_or("TEST_DATABASE_URL", "postgres://atlas_app:atlas_app_dev@127.0.0.1:54329/atlas_test");
     config.direct_url = env_or("TEST_DIRECT_URL", "postgres://atlas_owner:atlas_owner_dev@127.0.0.1:54329/atlas_test");
     config.db_pool_size = 5;

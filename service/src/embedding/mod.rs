@@ -23,6 +23,13 @@ use crate::queue::{JobContext, JobError, JobHandler};
 use crate::scope::Scope;
 
 pub const JOB_TYPE: &str = "EMBED";
+/// The EMBED job type: Atlas creates these jobs itself, never a client.
+pub static JOB: crate::queue::JobType = crate::queue::JobType {
+    name: JOB_TYPE,
+    description: "Vectorises rows that have no embedding yet.",
+    enqueue: crate::queue::Enqueue::Internal { by: "triggers on embedded tables and ingests" },
+    development_only: false,
+};
 /// Texts per provider call.
 const BATCH: usize = 64;
 
@@ -336,15 +343,13 @@ pub async fn enqueue_pending(scope: &Scope, target: Target) -> Result<Uuid> {
 }
 
 async fn enqueue(scope: &Scope, input: EmbedInput) -> Result<Uuid> {
-    let job = crate::work::jobs::create(
+    let job = crate::queue::enqueue(
         scope,
-        crate::work::jobs::CreateJobInput {
-            job_type: JOB_TYPE.into(),
-            priority: 0,
-            input: serde_json::to_value(input).map_err(|e| ServiceError::internal(e.to_string()))?,
-            max_retries: 5,
-            scheduled_at: None,
-        },
+        crate::queue::JobSpec::new(
+            &JOB,
+            serde_json::to_value(input).map_err(|e| ServiceError::internal(e.to_string()))?,
+        )
+        .retries(5),
     )
     .await?;
     Ok(job.id)

@@ -15,6 +15,13 @@ use crate::queue::{JobContext, JobError, JobHandler};
 use crate::scope::Scope;
 
 pub const JOB_TYPE: &str = "ANALYTICS";
+/// The ANALYTICS job type: Atlas creates these jobs itself, never a client.
+pub static JOB: crate::queue::JobType = crate::queue::JobType {
+    name: JOB_TYPE,
+    description: "Computes a project's record analytics and Likert averages (seed 003).",
+    enqueue: crate::queue::Enqueue::Internal { by: "the runAnalytics mutation" },
+    development_only: false,
+};
 const BATCH: i64 = 1000;
 
 /// Create an analytics run for a project and queue its job (in the caller's transaction).
@@ -22,15 +29,9 @@ pub async fn start(scope: &Scope, project_id: Uuid) -> Result<analytics_jobs::Mo
     scope.require(MemberRole::Member, "run analytics").await?;
     let run =
         super::analytics_jobs::create(scope, super::analytics_jobs::CreateAnalyticsJobInput { project_id }).await?;
-    let job = crate::work::jobs::create(
+    let job = crate::queue::enqueue(
         scope,
-        crate::work::jobs::CreateJobInput {
-            job_type: JOB_TYPE.into(),
-            priority: 0,
-            input: json!({ "analytics_job_id": run.id }),
-            max_retries: 3,
-            scheduled_at: None,
-        },
+        crate::queue::JobSpec::new(&JOB, json!({ "analytics_job_id": run.id })).retries(3),
     )
     .await?;
     let tx = scope.tx().await?;

@@ -23,6 +23,13 @@ use crate::scope::Scope;
 use crate::storage::Storage;
 
 pub const JOB_TYPE: &str = "INGEST_CSV";
+/// The INGEST_CSV job type: Atlas creates these jobs itself, never a client.
+pub static JOB: crate::queue::JobType = crate::queue::JobType {
+    name: JOB_TYPE,
+    description: "Parses a stored CSV into data records, with live progress (seed 003).",
+    enqueue: crate::queue::Enqueue::Internal { by: "the ingestCsv mutation" },
+    development_only: false,
+};
 /// Rows per insert statement and per progress commit, unless their text reaches `BATCH_BYTES`
 /// first (which bounds memory when rows are long).
 const BATCH: usize = 500;
@@ -66,11 +73,11 @@ pub struct IngestCsvInput {
     pub source_name: Option<String>,
 }
 
-/// What the INGEST_CSV job is given.
+/// What the INGEST_CSV job is given. It names no file and no key: the handler reads the ingest
+/// row in the job's tenant, and the file (and so the object) from the row's `source_file_id`.
 #[derive(Serialize, Deserialize)]
 struct JobInput {
     ingest_job_id: Uuid,
-    storage_key: String,
     mapping: CsvMappingInput,
     source: String,
 }
@@ -86,8 +93,9 @@ pub async fn start(scope: &Scope, input: IngestCsvInput, file: entity::files::Mo
     if mapping.content_column.trim().is_empty() {
         return Err(ServiceError::bad_input("mapping.contentColumn", "name the column that holds the text"));
     }
-    let storage_key =
-        file.storage_key.clone().ok_or_else(|| ServiceError::bad_input("fileId", "this file has no stored content"))?;
+    if file.storage_key.is_none() {
+        return Err(ServiceError::bad_input("fileId", "this file has no stored content"));
+    }
     let source_name = input.source_name.unwrap_or_else(|| file.name.clone());
     let ingest = super::ingest_jobs::create(
         scope,
@@ -99,21 +107,14 @@ pub async fn start(scope: &Scope, input: IngestCsvInput, file: entity::files::Mo
         },
     )
     .await?;
-    let job = crate::work::jobs::create(
+    let job = crate::queue::enqueue(
         scope,
-        crate::work::jobs::CreateJobInput {
-            job_type: JOB_TYPE.into(),
-            priority: 0,
-            input: serde_json::to_value(JobInput {
-                ingest_job_id: ingest.id,
-                storage_key,
-                mapping,
-                source: format!("csv:{source_name}"),
-            })
-            .map_err(|e| ServiceError::internal(e.to_string()))?,
-            max_retries: 3,
-            scheduled_at: None,
-        },
+        crate::queue::JobSpec::new(
+            &JOB,
+            serde_json::to_value(JobInput { ingest_job_id: ingest.id, mapping, source: format!("csv:{source_name}") })
+                .map_err(|e| ServiceError::internal(e.to_string()))?,
+        )
+        .retries(3),
     )
     .await?;
     set_job(scope, ingest.id, job.id).await?;
@@ -462,8 +463,12 @@ impl IngestCsv {
             .await?;
         }
         set_status(scope, ingest, "processing", None).await?;
-        let size = self.storage.size(&input.storage_key).await?.max(1);
-        let reader = self.storage.reader(&input.storage_key).await?;
+        // The object comes from the ingest's own file row, read in the job's tenant.
+        let file_id = ingest.source_file_id.ok_or_else(|| JobError::permanent("the ingest names no source file"))?;
+        let file = crate::files::files::get(scope, file_id).await?;
+        let key = file.storage_key.ok_or_else(|| JobError::permanent("the source file has no stored content"))?;
+        let size = self.storage.size(tenant, &key).await?.max(1);
+        let reader = self.storage.reader(tenant, &key).await?;
         let bridge = tokio_util::io::SyncIoBridge::new(reader);
         let (tx, mut rx) = tokio::sync::mpsc::channel(2);
         let mapping = input.mapping.clone();

@@ -20,6 +20,13 @@ use crate::queue::{JobContext, JobError, JobHandler};
 use crate::scope::Scope;
 
 pub const JOB_TYPE: &str = "EXECUTION";
+/// The EXECUTION job type: Atlas creates these jobs itself, never a client.
+pub static JOB: crate::queue::JobType = crate::queue::JobType {
+    name: JOB_TYPE,
+    description: "Runs an agent execution against the configured LLM.",
+    enqueue: crate::queue::Enqueue::Internal { by: "the startExecution mutation" },
+    development_only: false,
+};
 /// Output is written to `task_output` at least this often while the model streams.
 const FLUSH_EVERY: Duration = Duration::from_millis(250);
 
@@ -62,17 +69,7 @@ pub async fn start(scope: &Scope, id: Uuid) -> Result<executions::Model> {
         ))
         .await?;
     }
-    super::jobs::create(
-        scope,
-        super::jobs::CreateJobInput {
-            job_type: JOB_TYPE.into(),
-            priority: 0,
-            input: json!({ "execution_id": id }),
-            max_retries: 2,
-            scheduled_at: None,
-        },
-    )
-    .await?;
+    crate::queue::enqueue(scope, crate::queue::JobSpec::new(&JOB, json!({ "execution_id": id })).retries(2)).await?;
     events::notify(scope, "executions", id, ChangeOp::Updated, Some(execution.task_id)).await?;
     super::executions::get(scope, id).await
 }

@@ -360,6 +360,7 @@ crate::crud! {
     }
     roles write Member, delete Manager;
     events none;
+    check update super::check_job_update;
 }
 
 crate::crud! {
@@ -419,6 +420,17 @@ crate::crud! {
     }
     roles write Manager, delete Admin;
     events none;
+}
+
+/// A job keeps its priority and retries within the queue's ranges, whoever changes it.
+async fn check_job_update(_scope: &Scope, _id: Uuid, input: &mut jobs::UpdateJobInput) -> Result<()> {
+    if let Some(p) = input.priority {
+        crate::queue::check_priority(p)?;
+    }
+    if let Some(r) = input.max_retries {
+        crate::queue::check_retries(r)?;
+    }
+    Ok(())
 }
 
 /// An execution is started by the caller.
