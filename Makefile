@@ -11,10 +11,13 @@ export DATABASE_URL := postgres://atlas_app:atlas_app_dev@127.0.0.1:$(ATLAS_PG_P
 export DIRECT_URL := postgres://atlas_owner:atlas_owner_dev@127.0.0.1:$(ATLAS_PG_PORT)/atlas
 export TEST_DATABASE_URL ?= postgres://atlas_app:atlas_app_dev@127.0.0.1:$(ATLAS_PG_PORT)/atlas_test
 export TEST_DIRECT_URL ?= postgres://atlas_owner:atlas_owner_dev@127.0.0.1:$(ATLAS_PG_PORT)/atlas_test
+export ATLAS_WORKER_DATABASE_URL ?= postgres://atlas_worker:atlas_worker_dev@127.0.0.1:$(ATLAS_PG_PORT)/atlas
+export TEST_WORKER_DATABASE_URL ?= postgres://atlas_worker:atlas_worker_dev@127.0.0.1:$(ATLAS_PG_PORT)/atlas_test
 else
 export DIRECT_URL ?= $(DATABASE_URL)
 export TEST_DATABASE_URL ?= $(DATABASE_URL)
 export TEST_DIRECT_URL ?= $(DIRECT_URL)
+export TEST_WORKER_DATABASE_URL ?= $(ATLAS_WORKER_DATABASE_URL)
 endif
 
 # One build of the whole workspace (tests included), so run, test and the checks share artefacts
@@ -59,7 +62,7 @@ run: db assets build
 
 test: db assets build
 	@echo "make test: development mode (ATLAS_ENV=development)" >&2
-	@DATABASE_URL='$(TEST_DATABASE_URL)' DIRECT_URL='$(TEST_DIRECT_URL)' $(ATLAS) migrate
+	@DATABASE_URL='$(TEST_DATABASE_URL)' DIRECT_URL='$(TEST_DIRECT_URL)' ATLAS_WORKER_DATABASE_URL='$(TEST_WORKER_DATABASE_URL)' $(ATLAS) migrate
 	@scripts/test.sh
 
 # Benchmarks run a release build against the local database: the queue and search in tenants of

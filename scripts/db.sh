@@ -18,6 +18,8 @@ OWNER=atlas_owner
 OWNER_PW=atlas_owner_dev
 APP=atlas_app
 APP_PW=atlas_app_dev
+WORKER=atlas_worker
+WORKER_PW=atlas_worker_dev
 DBS=(atlas atlas_test)
 
 # PostgreSQL refuses to run as root, so as root the cluster runs as the `postgres` user, which must be
@@ -102,9 +104,9 @@ EOF
   fi
   # One round trip tells whether roles and databases exist; a second run stops here.
   local have
-  have=$(psql_su -d postgres -c "select (select count(*) from pg_roles where rolname in ('$OWNER','$APP')) + (select count(*) from pg_database where datname in ('atlas','atlas_test'))")
-  if [[ $have != 4 ]]; then
-    echo "db: creating roles $OWNER (owner, migrations) and $APP (the server: owns nothing, cannot bypass RLS)"
+  have=$(psql_su -d postgres -c "select (select count(*) from pg_roles where rolname in ('$OWNER','$APP','$WORKER')) + (select count(*) from pg_database where datname in ('atlas','atlas_test'))")
+  if [[ $have != 5 ]]; then
+    echo "db: creating roles $OWNER (owner, migrations), $APP (the server: owns nothing, cannot bypass RLS) and $WORKER (workers: the app's rights, and claiming jobs)"
     psql_su -d postgres <<SQL
 DO \$\$ BEGIN
   IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '$OWNER') THEN
@@ -113,6 +115,9 @@ DO \$\$ BEGIN
   IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '$APP') THEN
     CREATE ROLE $APP LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS PASSWORD '$APP_PW';
   END IF;
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '$WORKER') THEN
+    CREATE ROLE $WORKER LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS PASSWORD '$WORKER_PW';
+  END IF;
 END \$\$;
 SQL
     for db in "${DBS[@]}"; do
@@ -120,7 +125,7 @@ SQL
         psql_su -d postgres -c "create database $db owner $OWNER"
       fi
       # pgvector is created by the superuser; the migrations then find it in place.
-      psql_su -d "$db" -c "create extension if not exists vector; revoke create on schema public from public; alter schema public owner to $OWNER; grant usage on schema public to $APP"
+      psql_su -d "$db" -c "create extension if not exists vector; revoke create on schema public from public; alter schema public owner to $OWNER; grant usage on schema public to $APP, $WORKER"
     done
   fi
   print_urls
@@ -131,6 +136,8 @@ print_urls() {
   echo "DIRECT_URL=postgres://$OWNER:$OWNER_PW@127.0.0.1:$PORT/atlas"
   echo "TEST_DATABASE_URL=postgres://$APP:$APP_PW@127.0.0.1:$PORT/atlas_test"
   echo "TEST_DIRECT_URL=postgres://$OWNER:$OWNER_PW@127.0.0.1:$PORT/atlas_test"
+  echo "ATLAS_WORKER_DATABASE_URL=postgres://$WORKER:$WORKER_PW@127.0.0.1:$PORT/atlas"
+  echo "TEST_WORKER_DATABASE_URL=postgres://$WORKER:$WORKER_PW@127.0.0.1:$PORT/atlas_test"
 }
 
 # A fresh, empty database with pgvector (creating the extension needs the superuser): used by

@@ -11,6 +11,10 @@ pub struct Config {
     pub database_url: String,
     /// The owner, for migrations; defaults to `database_url`.
     pub direct_url: String,
+    /// Workers' login (holds `atlas_queue`, the only role that may claim jobs): the local
+    /// `atlas_worker` by default, `database_url` in development when only that is set, and
+    /// required outside development.
+    pub worker_database_url: Option<String>,
     pub bind: String,
     pub jwt_secret: String,
     /// Encrypts secrets at rest (integration tokens, secret settings).
@@ -43,6 +47,7 @@ pub struct Config {
 /// Local development defaults: the database `scripts/db.sh` creates.
 pub const DEV_DATABASE_URL: &str = "postgres://atlas_app:atlas_app_dev@127.0.0.1:54329/atlas";
 pub const DEV_DIRECT_URL: &str = "postgres://atlas_owner:atlas_owner_dev@127.0.0.1:54329/atlas";
+pub const DEV_WORKER_URL: &str = "postgres://atlas_worker:atlas_worker_dev@127.0.0.1:54329/atlas";
 pub const DEV_JWT_SECRET: &str = "atlas-development-secret-change-me";
 pub const DEV_SECRET_KEY: &str = "atlas-development-encryption-key-change-me";
 
@@ -86,8 +91,14 @@ impl Config {
                 DEV_DIRECT_URL.to_string()
             }
         });
+        let worker_database_url = var("ATLAS_WORKER_DATABASE_URL").or_else(|| match var("DATABASE_URL") {
+            None => Some(DEV_WORKER_URL.to_string()),
+            Some(_) if development => Some(database_url.clone()),
+            Some(_) => None,
+        });
         Ok(Self {
             development,
+            worker_database_url,
             database_url,
             direct_url,
             bind: var("ATLAS_BIND").unwrap_or_else(|| "127.0.0.1:8080".into()),
@@ -111,6 +122,15 @@ impl Config {
             application_name: var("ATLAS_APPLICATION_NAME").unwrap_or_else(|| "atlas".into()),
             serve_worker: parsed("ATLAS_SERVE_WORKER", true)?,
             embedding: service::embedding::EmbeddingConfig::from_env()?,
+        })
+    }
+
+    /// Where workers connect, or why there is nowhere.
+    pub fn worker_url(&self) -> Result<&str, String> {
+        self.worker_database_url.as_deref().ok_or_else(|| {
+            "set ATLAS_WORKER_DATABASE_URL: workers log in with a role of their own (`atlas migrate` grants it \
+             atlas_queue, which may claim jobs); or run `atlas serve` with ATLAS_SERVE_WORKER=false"
+                .to_string()
         })
     }
 

@@ -174,6 +174,9 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
 }
 
 async fn serve(config: Config) -> Result<(), String> {
+    if config.serve_worker {
+        config.worker_url()?;
+    }
     let bind = config.bind.clone();
     let listener = std::net::TcpListener::bind(&bind).map_err(|e| format!("cannot listen on {bind}: {e}"))?;
     // A worker in the same process, so jobs (CSV ingest, embeddings, …) run on a plain
@@ -234,17 +237,19 @@ async fn run_worker(
     embedder: Option<std::sync::Arc<dyn service::embedding::Embedder>>,
 ) -> Result<(), String> {
     service::secrets::configure(&config.secret_key);
-    let db = Database::connect(config.database_url.as_str())
+    let url = config.worker_url()?.to_string();
+    let db = Database::connect(url.as_str())
         .await
-        .map_err(|e| format!("cannot connect to DATABASE_URL: {e}"))?;
-    service::tenancy::check_app_role(&db).await.map_err(|e| format!("DATABASE_URL: {e}"))?;
+        .map_err(|e| format!("cannot connect to ATLAS_WORKER_DATABASE_URL: {e}"))?;
+    service::tenancy::check_app_role(&db).await.map_err(|e| format!("ATLAS_WORKER_DATABASE_URL: {e}"))?;
+    service::queue::check_can_claim(&db).await.map_err(|e| format!("ATLAS_WORKER_DATABASE_URL: {e}"))?;
     let storage = std::sync::Arc::new(service::storage::Storage::open(&config.storage_url)?);
     let embedder = match embedder {
         Some(e) => e,
         None => config.embedding.build()?,
     };
     let registry = service::job_handlers(storage, embedder, service::work::execution::LlmConfig::from_env());
-    service::queue::run_worker(db, config.database_url.clone(), registry, opts, stopped).await.map_err(svc)
+    service::queue::run_worker(db, url, registry, opts, stopped).await.map_err(svc)
 }
 
 fn hostname() -> String {
@@ -267,11 +272,21 @@ async fn migrate(config: &Config) -> Result<(), String> {
         owner.execute_unprepared(&sql).await.map_err(|e| format!("could not create a vector index: {e}"))?;
     }
     // The server's login role gets the privileges of `atlas_api`, which the migrations grant.
-    let app_user = url_user(&config.database_url);
-    if let Some(app) = app_user.filter(|u| Some(u.as_str()) != url_user(&config.direct_url).as_deref()) {
-        let sql = format!("GRANT atlas_api TO \"{}\"", app.replace('"', "\"\""));
-        owner.execute_unprepared(&sql).await.map_err(|e| format!("could not grant atlas_api to {app}: {e}"))?;
-    }
+    let owner_user = url_user(&config.direct_url);
+    let grant = |role: &'static str, url: Option<&str>| {
+        let user = url.and_then(url_user).filter(|u| Some(u) != owner_user.as_ref());
+        let owner = &owner;
+        async move {
+            if let Some(user) = user {
+                let sql = format!("GRANT {role} TO \"{}\"", user.replace('"', "\"\""));
+                owner.execute_unprepared(&sql).await.map_err(|e| format!("could not grant {role} to {user}: {e}"))?;
+            }
+            Ok::<(), String>(())
+        }
+    };
+    grant("atlas_api", Some(config.database_url.as_str())).await?;
+    // Workers' login: the app's rights, and claiming jobs (which the server's role may not).
+    grant("atlas_queue", config.worker_database_url.as_deref()).await?;
     println!("migrations applied");
     Ok(())
 }

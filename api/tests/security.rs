@@ -21,7 +21,7 @@ async fn upload(app: &TestApp, user: &TestUser, t: Uuid, name: &str, body: &[u8]
     id(data(&res, "uploadFile.id"))
 }
 
-async fn one(db: &sea_orm::DatabaseConnection, sql: &str, values: Vec<sea_orm::Value>) -> sea_orm::QueryResult {
+async fn one(db: &impl ConnectionTrait, sql: &str, values: Vec<sea_orm::Value>) -> sea_orm::QueryResult {
     db.query_one_raw(Statement::from_sql_and_values(DbBackend::Postgres, sql, values))
         .await
         .expect("query")
@@ -438,4 +438,77 @@ async fn aliases_count_per_fragment_use() {
     let once = format!("{{ me {{ ...F }} }} {fragment}");
     let res = app.gql(&owner, Some(t), &once, json!({})).await;
     assert_eq!(data(&res, "me.a89"), &json!(owner.id.to_string()));
+}
+
+/// Item 4: the server's role cannot claim jobs (only workers' atlas_queue may), cannot create
+/// temporary tables to shadow real ones, and the owner's file functions answer only for the
+/// tenant in scope.
+#[tokio::test]
+async fn the_app_role_cannot_claim_shadow_or_ask_about_other_tenants() {
+    let app = TestApp::start().await;
+    let victim = app.user().await;
+    let v = app.tenant(&victim).await;
+    let file = upload(&app, &victim, v, "theirs.csv", b"a\n", "PRIVATE").await;
+    let attacker = app.user().await;
+    let a = app.tenant(&attacker).await;
+    let db = app.app_db().await;
+    let claim = common::exec(&db, "SELECT * FROM atlas_claim_jobs('rogue', 10, 60000, NULL)", vec![]).await;
+    assert!(claim.is_err_and(|e| e.to_string().contains("permission denied")), "the server's role claimed jobs");
+    let temp = common::exec(&db, "CREATE TEMP TABLE file_permissions (x int)", vec![]).await;
+    assert!(temp.is_err_and(|e| e.to_string().contains("permission denied")), "the app role made a temp table");
+    // Scoped to the attacker's tenant, the functions say nothing of the victim's file.
+    let tx = sea_orm::TransactionTrait::begin(&db).await.unwrap();
+    let asked = one(
+        &tx,
+        "SELECT atlas_begin($1, $2) IS NOT NULL AS member, atlas_file_exists($3, $4) AS e, \
+                atlas_file_granted($3, $4, false) AS g, atlas_file_writable($3, $4) AS w",
+        vec![a.into(), attacker.id.into(), v.into(), file.into()],
+    )
+    .await;
+    assert!(asked.try_get::<bool>("", "member").unwrap());
+    for f in ["e", "g", "w"] {
+        assert!(!asked.try_get::<bool>("", f).unwrap(), "{f} answered for another tenant");
+    }
+    drop(tx);
+    assert_eq!(download(&app, &victim, v, file).await.0, 200);
+}
+
+/// Item 2: claiming is fair across tenants: while one tenant floods the queue with thousands of
+/// jobs, another tenant's single job starts within seconds.
+#[tokio::test]
+async fn one_tenants_flood_does_not_starve_anothers_job() {
+    let app = TestApp::start().await;
+    let flooder = app.user().await;
+    let f = app.tenant(&flooder).await;
+    let other = app.user().await;
+    let o = app.tenant(&other).await;
+    // 5,000 jobs of 100 ms each, enqueued first: at 4 at a time, 125 s of work.
+    common::exec(
+        &app.owner_db().await,
+        "INSERT INTO jobs (tenant_id, id, job_type, input, scheduled_at) \
+         SELECT $1, gen_random_uuid(), 'SLEEP', '{\"ms\": 100}', now() - interval '1 minute' FROM generate_series(1, 5000)",
+        vec![f.into()],
+    )
+    .await
+    .unwrap();
+    let worker = Worker::start(&app, &["--types", "SLEEP", "--concurrency", "4", "--poll-ms", "100"]);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let res = app
+        .gql(
+            &other,
+            Some(o),
+            "mutation { enqueueJob(input: { jobType: \"SLEEP\", input: { ms: 1 } }) { id } }",
+            json!({}),
+        )
+        .await;
+    let job = id(data(&res, "enqueueJob.id"));
+    let state = job_state(&app, &other, o, job, Duration::from_secs(15)).await;
+    assert_eq!(state["status"], "SUCCEEDED");
+    let res =
+        app.gql(&flooder, Some(f), "{ jobs(filter: { status: { eq: QUEUED } }) { totalCount } }", json!({})).await;
+    let left = data(&res, "jobs.totalCount").as_i64().unwrap();
+    drop(worker);
+    assert!(left > 4000, "the lone job waited for the flood to drain ({left} left)");
+    // Tidy: the flood would keep later SLEEP workers busy.
+    common::exec(&app.owner_db().await, "DELETE FROM jobs WHERE tenant_id = $1", vec![f.into()]).await.unwrap();
 }

@@ -294,6 +294,29 @@ pub async fn claim(
     Ok(rows.iter().map(|r| jobs::Model::from_query_result(r, "")).collect::<std::result::Result<_, _>>()?)
 }
 
+/// Whether this connection's role may claim jobs (holds `atlas_queue`): a worker started with the
+/// server's role would otherwise only log permission errors forever.
+pub async fn check_can_claim(db: &DatabaseConnection) -> std::result::Result<(), String> {
+    let row = db
+        .query_one_raw(Statement::from_string(
+            DbBackend::Postgres,
+            "SELECT current_user::text AS name, \
+               has_function_privilege('atlas_claim_jobs(text, integer, integer, text[])', 'EXECUTE') AS ok",
+        ))
+        .await
+        .map_err(|e| format!("cannot check the role's privileges: {e}"))?
+        .ok_or("cannot check the role's privileges")?;
+    let ok: bool = row.try_get("", "ok").map_err(|e| e.to_string())?;
+    if ok {
+        return Ok(());
+    }
+    let name: String = row.try_get("", "name").map_err(|e| e.to_string())?;
+    Err(format!(
+        "the role {name:?} may not claim jobs: workers log in with a role that holds atlas_queue \
+         (`atlas migrate` grants it to the user of ATLAS_WORKER_DATABASE_URL)"
+    ))
+}
+
 /// A scope inside the job's tenant, acting as Atlas.
 pub fn system_scope(db: &DatabaseConnection, tenant: Uuid) -> Scope {
     Scope::new(db.clone(), Principal::system(tenant))

@@ -19,6 +19,7 @@ impl Worker {
             .args(args)
             .env("DATABASE_URL", &app.config.database_url)
             .env("DIRECT_URL", &app.config.direct_url)
+            .env("ATLAS_WORKER_DATABASE_URL", app.config.worker_database_url.as_deref().unwrap_or_default())
             .env("ATLAS_STORAGE_URL", &app.config.storage_url)
             .env("ATLAS_LOG", "warn")
             // The test servers run in development mode (diagnostic job types); so do their workers.

@@ -37,6 +37,8 @@ pub fn test_config() -> Config {
     let mut config = Config::development_from_env().expect("config");
     config.database_url = env_or("TEST_DATABASE_URL", "postgres://atlas_app:atlas_app_dev@127.0.0.1:54329/atlas_test");
     config.direct_url = env_or("TEST_DIRECT_URL", "postgres://atlas_owner:atlas_owner_dev@127.0.0.1:54329/atlas_test");
+    config.worker_database_url =
+        Some(env_or("TEST_WORKER_DATABASE_URL", "postgres://atlas_worker:atlas_worker_dev@127.0.0.1:54329/atlas_test"));
     config.db_pool_size = 5;
     config.workers = 1;
     config.jwt_secret = "test-secret".into();
