@@ -134,10 +134,6 @@ impl Config {
         })
     }
 
-    pub fn using_dev_secret(&self) -> bool {
-        self.jwt_secret == DEV_JWT_SECRET || self.secret_key == DEV_SECRET_KEY
-    }
-
     /// Whether the secrets may sign tokens and links and encrypt at rest: outside development,
     /// both set, at least 32 bytes each, different from each other and from the public
     /// development keys. The error names the variables and how to fix them.

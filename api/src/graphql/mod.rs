@@ -429,10 +429,20 @@ impl Guarded {
         scope: Arc<Scope>,
         request_id: uuid::Uuid,
     ) -> async_graphql::Response {
-        let mutation = match self.check(&mut request) {
-            Ok(ty) => ty == Some(OperationType::Mutation),
-            Err(e) => return coded_errors(async_graphql::Response::from_errors(vec![e])),
-        };
+        match self.check(&mut request) {
+            Ok(ty) => self.run_checked(request, ty == Some(OperationType::Mutation), scope, request_id).await,
+            Err(e) => coded_errors(async_graphql::Response::from_errors(vec![e])),
+        }
+    }
+
+    /// `run` for a request whose limits were checked already (a WebSocket operation).
+    async fn run_checked(
+        &self,
+        request: async_graphql::Request,
+        mutation: bool,
+        scope: Arc<Scope>,
+        request_id: uuid::Uuid,
+    ) -> async_graphql::Response {
         let loaders = Loaders::new(scope.clone(), true);
         let mut response = self.schema.execute(request.data(scope.clone()).data(loaders)).await;
         let ok = response.errors.is_empty();
@@ -528,7 +538,11 @@ impl async_graphql::Executor for Guarded {
             Some(socket) if one_shot => {
                 let scope = Arc::new(Scope::new(socket.db.clone(), socket.principal.clone()));
                 let this = self.clone();
-                futures_util::stream::once(async move { this.run(request, scope, uuid::Uuid::now_v7()).await }).boxed()
+                let mutation = ty == Some(OperationType::Mutation);
+                futures_util::stream::once(async move {
+                    this.run_checked(request, mutation, scope, uuid::Uuid::now_v7()).await
+                })
+                .boxed()
             }
             _ => self.schema.execute_stream_with_session_data(request, session),
         }

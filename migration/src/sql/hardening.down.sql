@@ -1,10 +1,12 @@
--- Back to the functions of m20261201_000020 (claim) and m20261123_000015 (file access).
+-- Back to the logic and grants of m20261201_000020 (claim) and m20261123_000015 (file access).
+-- Rolling back must not reopen a hole, so the functions keep the hardened search_path (pg_temp
+-- last) and TEMP stays revoked from PUBLIC.
 GRANT EXECUTE ON FUNCTION atlas_claim_jobs(text, integer, integer, text[]) TO atlas_api;
 REVOKE ALL ON FUNCTION atlas_claim_jobs(text, integer, integer, text[]) FROM atlas_queue;
 DROP INDEX IF EXISTS jobs_queued_tenant_idx;
--- The claim of m20261201_000020, word for word.
+-- The claim of m20261201_000020, with the hardened search_path.
 CREATE OR REPLACE FUNCTION atlas_claim_jobs(p_worker text, p_limit integer, p_lease_ms integer, p_types text[])
-RETURNS SETOF jobs LANGUAGE plpgsql SECURITY DEFINER SET search_path = public AS $$
+RETURNS SETOF jobs LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp AS $$
 BEGIN
   RETURN QUERY
   WITH expired AS (
@@ -29,9 +31,25 @@ BEGIN
    WHERE j.tenant_id = due.tenant_id AND j.id = due.id
   RETURNING j.*;
 END $$;
-ALTER FUNCTION atlas_file_granted(uuid, uuid, boolean) SET search_path = public;
-ALTER FUNCTION atlas_file_writable(uuid, uuid) SET search_path = public;
-ALTER FUNCTION atlas_file_exists(uuid, uuid) SET search_path = public;
-DO $$ BEGIN
-  EXECUTE format('GRANT TEMPORARY ON DATABASE %I TO PUBLIC', current_database());
-END $$;
+-- The file functions of m20261123_000015, without the tenant-in-scope checks.
+CREATE OR REPLACE FUNCTION atlas_file_granted(p_tenant uuid, p_file uuid, p_write boolean) RETURNS boolean
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp AS $$
+  SELECT EXISTS (
+    SELECT 1 FROM file_permissions p
+    WHERE p.tenant_id = p_tenant AND p.file_id = p_file AND (NOT p_write OR p.permission = 'write')
+      AND (p.grantee_user_id = atlas_current_user()
+        OR p.grantee_space_id IN (SELECT m.space_id FROM space_members m
+                                  WHERE m.tenant_id = p_tenant AND m.user_id = atlas_current_user())))
+$$;
+CREATE OR REPLACE FUNCTION atlas_file_writable(p_tenant uuid, p_file uuid) RETURNS boolean
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp AS $$
+  SELECT atlas_current_user() IS NULL
+      OR atlas_current_role() IN ('owner', 'admin')
+      OR NOT EXISTS (SELECT 1 FROM files f WHERE f.tenant_id = p_tenant AND f.id = p_file)
+      OR EXISTS (SELECT 1 FROM files f WHERE f.tenant_id = p_tenant AND f.id = p_file AND f.owner_id = atlas_current_user())
+      OR atlas_file_granted(p_tenant, p_file, true)
+$$;
+CREATE OR REPLACE FUNCTION atlas_file_exists(p_tenant uuid, p_file uuid) RETURNS boolean
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp AS $$
+  SELECT EXISTS (SELECT 1 FROM files f WHERE f.tenant_id = p_tenant AND f.id = p_file)
+$$;
