@@ -65,6 +65,7 @@ impl MigratorTrait for Migrator {
             sql_migration!("m20261201_000020_queue_claim_plpgsql", "queue_claim_plpgsql"),
             sql_migration!("m20261201_000021_queue_finish", "queue_finish"),
             sql_migration!("m20261202_000022_hardening", "hardening"),
+            sql_migration!("m20261202_000023_audit_refusals", "audit_refusals"),
         ]
     }
 }

@@ -147,7 +147,7 @@ pub struct IndexCodeInput {
 /// Replace the file's chunks (60 lines, 10 repeated) in the project's code index; a trigger then
 /// queues their vectorisation. Indexing the same content again changes nothing.
 pub async fn index_code(scope: &Scope, input: IndexCodeInput) -> Result<Vec<entity::code_embeddings::Model>> {
-    use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, QueryFilter, QueryOrder, Statement};
+    use sea_orm::{ColumnTrait, ConnectionTrait, QueryFilter, QueryOrder};
     scope.require(entity::sea_orm_active_enums::MemberRole::Member, "index code").await?;
     let path = input.path.trim().trim_start_matches('/').to_string();
     if path.is_empty() {
@@ -171,31 +171,18 @@ pub async fn index_code(scope: &Scope, input: IndexCodeInput) -> Result<Vec<enti
     if same {
         return Ok(existing);
     }
-    let tenant = scope.tenant_id()?;
     let rows: Vec<serde_json::Value> =
         chunks.iter().enumerate().map(|(i, c)| serde_json::json!({ "id": Uuid::now_v7(), "i": i, "c": c })).collect();
     {
         let tx = scope.tx().await?;
-        tx.execute_raw(Statement::from_sql_and_values(
-            DbBackend::Postgres,
+        tx.execute_raw(crate::query::raw(
+            scope,
             "DELETE FROM code_embeddings WHERE tenant_id = $1 AND project_id = $2 AND file_path = $3",
-            [tenant.into(), input.project_id.into(), path.clone().into()],
-        ))
+            [input.project_id.into(), path.clone().into()],
+        )?)
         .await?;
-        tx.execute_raw(Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            "INSERT INTO code_embeddings (tenant_id, id, project_id, file_path, chunk_index, content, language, file_type, commit_sha) \
-             SELECT $1, r.id, $2, $3, r.i, r.c, $4, $5, $6 FROM jsonb_to_recordset($7::jsonb) AS r(id uuid, i int, c text)",
-            [
-                tenant.into(),
-                input.project_id.into(),
-                path.clone().into(),
-                input.language.clone().into(),
-                file_type.into(),
-                input.commit_sha.clone().map(|s| s.to_lowercase()).into(),
-                serde_json::Value::Array(rows).into(),
-            ],
-        ))
+        tx.execute_raw(crate::query::raw(scope, "INSERT INTO code_embeddings (tenant_id, id, project_id, file_path, chunk_index, content, language, file_type, commit_sha) \
+             SELECT $1, r.id, $2, $3, r.i, r.c, $4, $5, $6 FROM jsonb_to_recordset($7::jsonb) AS r(id uuid, i int, c text)", [input.project_id.into(), path.clone().into(), input.language.clone().into(), file_type.into(), input.commit_sha.clone().map(|s| s.to_lowercase()).into(), serde_json::Value::Array(rows).into()])?)
         .await?;
     }
     crate::governance::record(

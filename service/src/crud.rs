@@ -169,8 +169,9 @@ macro_rules! crud {
                 #[allow(unused_mut)]
                 let mut model = Am { $( $cfield: $crate::crud::create_value!(input.$cfield $(, $cmode)?), )* ..Default::default() };
                 $( $stamp(scope, &mut model).await?; )?
+                let fields = $crate::crud::set_fields(&model);
                 let row = $crate::query::insert(scope, model).await?;
-                $crate::crud::changed!(scope, row, $label, $entity, Created $(, $pfield)?);
+                $crate::crud::changed!(scope, row, $label, $entity, Created, fields $(, $pfield)?);
                 $( $after(scope, &row).await?; )?
                 Ok(row)
             }
@@ -180,8 +181,9 @@ macro_rules! crud {
                 scope.require(MemberRole::$write, concat!("update a ", $label)).await?;
                 $( $ucheck(scope, id, &mut input).await?; )?
                 let model = Am { $( $ufield: input.$ufield.into_active(), )* ..Default::default() };
+                let fields = $crate::crud::set_fields(&model);
                 let row = $crate::query::update(scope, $label, id, model).await?;
-                $crate::crud::changed!(scope, row, $label, $entity, Updated $(, $pfield)?);
+                $crate::crud::changed!(scope, row, $label, $entity, Updated, fields $(, $pfield)?);
                 $( $after(scope, &row).await?; )?
                 Ok(row)
             }
@@ -189,7 +191,7 @@ macro_rules! crud {
             pub async fn delete(scope: &Scope, id: uuid::Uuid) -> Result<M> {
                 scope.require(MemberRole::$delete, concat!("delete a ", $label)).await?;
                 let row = $crate::query::delete::<E>(scope, $label, id).await?;
-                $crate::crud::changed!(scope, row, $label, $entity, Deleted $(, $pfield)?);
+                $crate::crud::changed!(scope, row, $label, $entity, Deleted, Vec::<&str>::new() $(, $pfield)?);
                 Ok(row)
             }
         }
@@ -213,13 +215,26 @@ macro_rules! __crud_create_value {
 }
 pub use __crud_create_value as create_value;
 
-/// After a write: the audit row and the change event, both inside the request's transaction.
+/// The columns a write sets (names only, never values: some hold secrets), for the audit row;
+/// the keys and timestamps every write sets are left out.
+pub fn set_fields<A: sea_orm::ActiveModelTrait>(model: &A) -> Vec<&'static str> {
+    use sea_orm::{IdenStatic, Iterable};
+    <<A as sea_orm::ActiveModelTrait>::Entity as sea_orm::EntityTrait>::Column::iter()
+        .filter(|c| model.get(*c).is_set())
+        .map(|c| c.as_str())
+        .filter(|name| !matches!(*name, "id" | "tenant_id" | "created_at" | "updated_at"))
+        .collect()
+}
+
+/// After a write: the audit row (naming the fields it set) and the change event, both inside the
+/// request's transaction.
 #[macro_export]
 #[doc(hidden)]
 macro_rules! __crud_changed {
-    ($scope:expr, $row:expr, $label:literal, $entity:ident, $op:ident $(, $pfield:ident)?) => {{
+    ($scope:expr, $row:expr, $label:literal, $entity:ident, $op:ident, $fields:expr $(, $pfield:ident)?) => {{
         let op = $crate::events::ChangeOp::$op;
-        $crate::governance::record($scope, &format!("{}.{}", $label, op.verb()), stringify!($entity), $row.id, serde_json::json!({}))
+        let meta = serde_json::json!({ "fields": $fields });
+        $crate::governance::record($scope, &format!("{}.{}", $label, op.verb()), stringify!($entity), $row.id, meta)
             .await?;
         #[allow(unused_mut, unused_assignments)]
         let mut parent: Option<uuid::Uuid> = None;

@@ -142,7 +142,55 @@ const CONSTRAINTS: &[(&str, &str, &str)] = &[
     ("crm_segment_members_pair_key", "contactId", "the contact is already in the segment"),
     ("system_settings_key_format", "key", "a setting key is lower-case letters, digits, '_' and '.'"),
     ("code_embeddings_chunk_key", "chunkIndex", "this chunk of the file is already indexed"),
+    ("users_email_lower", "email", "an email is lower-case and looks like name@domain"),
+    ("invitations_email_lower", "email", "an email is lower-case and looks like name@domain"),
+    ("invitations_token_hash_key", "token", "this invitation token is already in use"),
+    ("agents_name_length", "name", "name must be 1-200 characters"),
+    ("executions_tokens_nonnegative", "tokensUsed", "tokensUsed must not be negative"),
+    ("executions_duration_nonnegative", "durationMs", "durationMs must not be negative"),
+    ("executions_cost_nonnegative", "costUsd", "costUsd must not be negative"),
+    ("jobs_max_retries_range", "maxRetries", "maxRetries must be between 0 and 100"),
+    ("job_results_attempt_positive", "attempt", "attempt must be 1 or more"),
+    ("task_output_task_seq_key", "seq", "this task already has output with this sequence number"),
+    ("workflows_name_length", "name", "name must be 1-200 characters"),
+    ("ingest_jobs_counts_nonnegative", "totalRecords", "record counts must not be negative"),
+    ("data_records_content_nonempty", "content", "content must not be empty"),
+    ("bonus_windows_targets_nonnegative", "targetTaskCount", "targets must not be negative (0 switches a target off)"),
+    ("commits_counts_nonnegative", "filesChanged", "filesChanged, additions and deletions must not be negative"),
+    ("code_embeddings_chunk_nonnegative", "chunkIndex", "chunkIndex must not be negative"),
+    ("code_embeddings_path_nonempty", "filePath", "filePath must not be empty"),
+    ("spaces_name_length", "name", "name must be 1-200 characters"),
+    ("kb_documents_title_length", "title", "title must be 1-500 characters"),
+    ("kb_chunks_index_nonnegative", "chunkIndex", "chunkIndex must not be negative"),
+    ("kb_chunks_document_index_key", "chunkIndex", "this chunk of the document already exists"),
+    ("kb_tags_name_length", "name", "name must be 1-100 characters"),
+    ("notes_title_length", "title", "title must be 1-500 characters"),
+    ("folders_not_own_parent", "parentId", "a folder cannot be its own parent"),
+    ("files_size_nonnegative", "size", "size must not be negative"),
+    ("files_sha256_format", "sha256", "sha256 must be 64 lower-case hexadecimal characters"),
+    ("file_versions_version_positive", "version", "version must be 1 or more"),
+    ("file_chunks_file_index_key", "chunkIndex", "this chunk of the file already exists"),
+    ("messages_chat_seq_key", "seq", "this chat already has a message with this sequence number"),
+    ("decision_memos_title_length", "title", "title must be 1-500 characters"),
+    ("crm_companies_name_length", "name", "name must be 1-300 characters"),
+    ("crm_segments_name_length", "name", "name must be 1-200 characters"),
+    ("budgets_name_length", "name", "name must be 1-200 characters"),
+    ("budgets_limit_nonnegative", "limitCents", "limitCents must not be negative"),
+    ("budgets_currency_format", "currency", "currency must be an ISO 4217 code such as USD"),
+    ("assets_name_length", "name", "name must be 1-300 characters"),
+    ("tickets_title_length", "title", "title must be 1-500 characters"),
+    ("ticket_comments_body_nonempty", "body", "body must not be empty"),
+    ("suggestions_title_length", "title", "title must be 1-500 characters"),
+    ("system_settings_scope_key", "key", "this setting already exists here"),
+    ("system_settings_secret_shape", "value", "a secret setting keeps its value in secretValue, any other in value"),
 ];
+
+/// The names of the constraints that have a message of their own: a catalogue test checks that
+/// every check and unique constraint of the schema is among them, so none can answer a client with
+/// PostgreSQL's own text.
+pub fn constraints_with_messages() -> impl Iterator<Item = &'static str> {
+    CONSTRAINTS.iter().map(|(name, _, _)| *name)
+}
 
 impl From<DbErr> for ServiceError {
     fn from(err: DbErr) -> Self {
@@ -171,13 +219,24 @@ fn from_sqlx(err: &sqlx::Error) -> Option<ServiceError> {
     let known = constraint.and_then(|c| CONSTRAINTS.iter().find(|(name, _, _)| *name == c));
     let field = known.map(|(_, f, _)| f.to_string());
     let message = |fallback: &str| known.map(|(_, _, m)| m.to_string()).unwrap_or_else(|| fallback.to_string());
-    Some(match code.as_ref() {
-        "23505" => ServiceError::Conflict { field, message: message("this value is already taken") },
-        "23503" => ServiceError::BadInput { field, message: message("a referenced row does not exist in this tenant") },
-        "23514" | "23502" => ServiceError::BadInput { field, message: message(db.message()) },
-        "22P02" | "22001" | "22003" | "22007" | "22008" => {
-            ServiceError::BadInput { field: None, message: db.message().to_string() }
+    // PostgreSQL's own texts stay in the log: they name tables, types and internal values.
+    let fallback = |text: &str| {
+        if known.is_none() {
+            tracing::info!(code = %code, constraint = ?constraint, detail = %db.message(), "database refused a value");
         }
+        message(text)
+    };
+    Some(match code.as_ref() {
+        "23505" => ServiceError::Conflict { field, message: fallback("this value is already taken") },
+        "23503" => {
+            ServiceError::BadInput { field, message: fallback("a referenced row does not exist in this tenant") }
+        }
+        "23514" => ServiceError::BadInput { field, message: fallback("a value breaks a rule of this type's fields") },
+        "23502" => ServiceError::BadInput { field, message: fallback("a required field is missing") },
+        "22P02" => ServiceError::BadInput { field, message: fallback("a value is not in the format its field takes") },
+        "22001" => ServiceError::BadInput { field, message: fallback("a value is longer than its field allows") },
+        "22003" => ServiceError::BadInput { field, message: fallback("a number is out of its field's range") },
+        "22007" | "22008" => ServiceError::BadInput { field, message: fallback("a date or time is not valid") },
         // Row-level security refused the write: the row belongs to another tenant, or (files)
         // the caller may see it but not change it.
         "42501" => ServiceError::Forbidden("you may not change this here".into()),

@@ -77,20 +77,19 @@ pub async fn notify(scope: &Scope, entity: &str, id: Uuid, op: ChangeOp, parent_
     Ok(())
 }
 
-/// Run `sql` on one row (`$1` its tenant, `$2` its id, then `extra`), announce the change and
-/// commit at once: how job handlers make their progress visible while they run.
+/// Run `sql` on one row (`$1` the scope's tenant, `$2` its id, then `extra`), announce the change
+/// and commit at once: how job handlers make their progress visible while they run.
 pub async fn commit_row_change(
     scope: &Scope,
     entity: &str,
-    (tenant, id, parent): (Uuid, Uuid, Option<Uuid>),
+    (id, parent): (Uuid, Option<Uuid>),
     sql: &str,
     extra: Vec<sea_orm::Value>,
 ) -> Result<()> {
     {
+        let statement = crate::query::raw(scope, sql, std::iter::once(id.into()).chain(extra))?;
         let tx = scope.tx().await?;
-        let mut params: Vec<sea_orm::Value> = vec![tenant.into(), id.into()];
-        params.extend(extra);
-        tx.execute_raw(Statement::from_sql_and_values(DbBackend::Postgres, sql, params)).await?;
+        tx.execute_raw(statement).await?;
     }
     notify(scope, entity, id, ChangeOp::Updated, parent).await?;
     scope.finish(true).await

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use async_graphql::MaybeUndefined;
 use entity::sea_orm_active_enums::{FilePermission, FileVisibility, MemberRole};
-use sea_orm::{ConnectionTrait, DbBackend, FromQueryResult, Statement};
+use sea_orm::{ConnectionTrait, FromQueryResult};
 use uuid::Uuid;
 
 use crate::error::{Result, ServiceError};
@@ -205,8 +205,8 @@ pub async fn upload<R: tokio::io::AsyncRead + Unpin>(
     let file = {
         let tx = scope.tx().await?;
         let row = tx
-            .query_one_raw(Statement::from_sql_and_values(
-                DbBackend::Postgres,
+            .query_one_raw(crate::query::raw(
+                scope,
                 "INSERT INTO files (tenant_id, id, space_id, folder_id, owner_id, name, content_type, size, sha256, \
                    storage_key, visibility, current_version) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::file_visibility, 1) \
@@ -215,7 +215,6 @@ pub async fn upload<R: tokio::io::AsyncRead + Unpin>(
                    current_version = files.current_version + 1 \
                  RETURNING *",
                 [
-                    tenant.into(),
                     Uuid::now_v7().into(),
                     input.space_id.into(),
                     input.folder_id.into(),
@@ -227,26 +226,12 @@ pub async fn upload<R: tokio::io::AsyncRead + Unpin>(
                     key.clone().into(),
                     visibility_name(input.visibility).into(),
                 ],
-            ))
+            )?)
             .await?
             .ok_or_else(|| ServiceError::internal("the file row was not returned"))?;
         let file = entity::files::Model::from_query_result(&row, "")?;
-        tx.execute_raw(Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            "INSERT INTO file_versions (tenant_id, id, file_id, version, content_type, size, sha256, storage_key, created_by) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-            [
-                tenant.into(),
-                Uuid::now_v7().into(),
-                file.id.into(),
-                file.current_version.into(),
-                content_type.into(),
-                stored.size.into(),
-                stored.sha256.into(),
-                key.into(),
-                user.into(),
-            ],
-        ))
+        tx.execute_raw(crate::query::raw(scope, "INSERT INTO file_versions (tenant_id, id, file_id, version, content_type, size, sha256, storage_key, created_by) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)", [Uuid::now_v7().into(), file.id.into(), file.current_version.into(), content_type.into(), stored.size.into(), stored.sha256.into(), key.into(), user.into()])?)
         .await?;
         file
     };
@@ -290,11 +275,7 @@ async fn find_by_name(
 pub async fn can_write(scope: &Scope, file: &entity::files::Model) -> Result<bool> {
     let tx = scope.tx().await?;
     let row = tx
-        .query_one_raw(Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            "SELECT atlas_file_writable($1, $2) AS ok",
-            [file.tenant_id.into(), file.id.into()],
-        ))
+        .query_one_raw(crate::query::raw(scope, "SELECT atlas_file_writable($1, $2) AS ok", [file.id.into()])?)
         .await?;
     Ok(row.map(|r| r.try_get::<bool>("", "ok")).transpose()?.unwrap_or(false))
 }
@@ -383,13 +364,13 @@ pub async fn resolve_download(db: &sea_orm::DatabaseConnection, claims: &Downloa
     let scope = crate::queue::system_scope(db, claims.t);
     let row = {
         let tx = scope.tx().await?;
-        tx.query_one_raw(Statement::from_sql_and_values(
-            DbBackend::Postgres,
+        tx.query_one_raw(crate::query::raw(
+            &scope,
             "SELECT v.storage_key, v.content_type, f.name, f.id AS file_id FROM file_versions v \
              JOIN files f ON f.tenant_id = v.tenant_id AND f.id = v.file_id \
              WHERE v.tenant_id = $1 AND v.id = $2",
-            [claims.t.into(), claims.v.into()],
-        ))
+            [claims.v.into()],
+        )?)
         .await?
     };
     let Some(row) = row else {
@@ -428,12 +409,12 @@ pub async fn download_url(
     let file = files::get(scope, file_id).await?;
     let row = {
         let tx = scope.tx().await?;
-        tx.query_one_raw(Statement::from_sql_and_values(
-            DbBackend::Postgres,
+        tx.query_one_raw(crate::query::raw(
+            scope,
             "SELECT id, storage_key FROM file_versions WHERE tenant_id = $1 AND file_id = $2 \
              AND CASE WHEN $3::uuid IS NULL THEN version = $4 ELSE id = $3 END",
-            [file.tenant_id.into(), file.id.into(), version.into(), file.current_version.into()],
-        ))
+            [file.id.into(), version.into(), file.current_version.into()],
+        )?)
         .await?
     };
     let no_content = || ServiceError::not_found("stored content of file", file.id);
@@ -505,11 +486,11 @@ impl crate::queue::JobHandler for StorageGc {
         loop {
             let rows = {
                 let tx = scope.tx().await?;
-                tx.query_all_raw(Statement::from_sql_and_values(
-                    DbBackend::Postgres,
+                tx.query_all_raw(crate::query::raw(
+                    scope,
                     "SELECT id, storage_key FROM storage_garbage WHERE tenant_id = $1 ORDER BY created_at LIMIT 100",
-                    [tenant.into()],
-                ))
+                    [],
+                )?)
                 .await?
             };
             if rows.is_empty() {
@@ -519,16 +500,16 @@ impl crate::queue::JobHandler for StorageGc {
                 let id: Uuid = r.try_get("", "id").map_err(ServiceError::from)?;
                 let key: String = r.try_get("", "storage_key").map_err(ServiceError::from)?;
                 // A key still used by another version (never, as keys are fresh) is kept.
-                if !referenced(scope, tenant, &key).await? {
+                if !referenced(scope, &key).await? {
                     self.storage.delete(tenant, &key).await?;
                     removed += 1;
                 }
                 let tx = scope.tx().await?;
-                tx.execute_raw(Statement::from_sql_and_values(
-                    DbBackend::Postgres,
+                tx.execute_raw(crate::query::raw(
+                    scope,
                     "DELETE FROM storage_garbage WHERE tenant_id = $1 AND id = $2",
-                    [tenant.into(), id.into()],
-                ))
+                    [id.into()],
+                )?)
                 .await?;
             }
             scope.finish(true).await?;
@@ -544,7 +525,7 @@ impl crate::queue::JobHandler for StorageGc {
         let cutoff = chrono::Utc::now() - chrono::Duration::seconds(min_age);
         let mut orphans = 0;
         for (key, modified) in self.storage.list(tenant, "objects/").await? {
-            if modified < cutoff && !referenced(scope, tenant, &key).await? {
+            if modified < cutoff && !referenced(scope, &key).await? {
                 self.storage.delete(tenant, &key).await?;
                 orphans += 1;
             }
@@ -553,15 +534,15 @@ impl crate::queue::JobHandler for StorageGc {
     }
 }
 
-async fn referenced(scope: &Scope, tenant: Uuid, key: &str) -> Result<bool> {
+async fn referenced(scope: &Scope, key: &str) -> Result<bool> {
     let tx = scope.tx().await?;
     let row = tx
-        .query_one_raw(Statement::from_sql_and_values(
-            DbBackend::Postgres,
+        .query_one_raw(crate::query::raw(
+            scope,
             "SELECT 1 FROM file_versions WHERE tenant_id = $1 AND storage_key = $2 \
              UNION ALL SELECT 1 FROM files WHERE tenant_id = $1 AND storage_key = $2 LIMIT 1",
-            [tenant.into(), key.into()],
-        ))
+            [key.into()],
+        )?)
         .await?;
     Ok(row.is_some())
 }
@@ -590,7 +571,10 @@ async fn chunk_text_file(scope: &Scope, storage: &Storage, file: &entity::files:
             Ok(acc)
         })
         .await
-        .map_err(|e| ServiceError::Unavailable(format!("could not read the file back: {e}")))?;
+        .map_err(|e| {
+            tracing::warn!(error = %e, "could not read a file back from the store");
+            ServiceError::Unavailable("could not read the file back from the store; try again later".into())
+        })?;
     let chunks = match std::str::from_utf8(&bytes) {
         Ok(text) => crate::embedding::chunk_text(&text.replace('\0', ""), 1200, 200),
         Err(_) => vec![],
@@ -598,18 +582,14 @@ async fn chunk_text_file(scope: &Scope, storage: &Storage, file: &entity::files:
     let rows: Vec<serde_json::Value> =
         chunks.iter().enumerate().map(|(i, c)| serde_json::json!({ "id": Uuid::now_v7(), "i": i, "c": c })).collect();
     let tx = scope.tx().await?;
-    tx.execute_raw(Statement::from_sql_and_values(
-        DbBackend::Postgres,
+    tx.execute_raw(crate::query::raw(
+        scope,
         "DELETE FROM file_chunks WHERE tenant_id = $1 AND file_id = $2",
-        [file.tenant_id.into(), file.id.into()],
-    ))
+        [file.id.into()],
+    )?)
     .await?;
     if !rows.is_empty() {
-        tx.execute_raw(Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            "INSERT INTO file_chunks (tenant_id, id, file_id, chunk_index, content)              SELECT $1, r.id, $2, r.i, r.c FROM jsonb_to_recordset($3::jsonb) AS r(id uuid, i int, c text)",
-            [file.tenant_id.into(), file.id.into(), serde_json::Value::Array(rows).into()],
-        ))
+        tx.execute_raw(crate::query::raw(scope, "INSERT INTO file_chunks (tenant_id, id, file_id, chunk_index, content)              SELECT $1, r.id, $2, r.i, r.c FROM jsonb_to_recordset($3::jsonb) AS r(id uuid, i int, c text)", [file.id.into(), serde_json::Value::Array(rows).into()])?)
         .await?;
     }
     Ok(())

@@ -28,6 +28,30 @@ pub async fn record(
     record_in(&tx, tenant, user, action, entity_type, entity_id, meta).await
 }
 
+/// A refused request (FORBIDDEN), recorded after its transaction rolled back, in a statement of
+/// its own: a `security.refused` row in the tenant the caller asked for, member or not there.
+/// Returns whether a row was written (not when the tenant or user does not exist).
+pub async fn record_refusal(
+    db: &sea_orm::DatabaseConnection,
+    tenant: Uuid,
+    user: Uuid,
+    message: &str,
+    meta: serde_json::Value,
+) -> Result<bool> {
+    use sea_orm::{ConnectionTrait, DbBackend, Statement};
+    let row = db
+        .query_one_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT atlas_audit_refusal($1, $2, $3, $4, $5) AS written",
+            [Uuid::now_v7().into(), tenant.into(), user.into(), message.into(), meta.into()],
+        ))
+        .await?;
+    Ok(match row {
+        Some(row) => row.try_get::<bool>("", "written")?,
+        None => false,
+    })
+}
+
 /// The same inside an explicit tenant (joining or creating one).
 pub(crate) async fn record_in(
     tx: &DatabaseTransaction,

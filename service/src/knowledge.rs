@@ -139,7 +139,7 @@ async fn check_new_document(_scope: &Scope, input: &mut kb_documents::Create) ->
 /// changes; a trigger then queues their vectorisation. A document without a body keeps whatever
 /// chunks were written to it directly.
 async fn chunk_document(scope: &Scope, doc: &entity::kb_documents::Model) -> Result<()> {
-    use sea_orm::{ConnectionTrait, DbBackend, Statement};
+    use sea_orm::ConnectionTrait;
     if doc.body.trim().is_empty() {
         return Ok(());
     }
@@ -149,32 +149,28 @@ async fn chunk_document(scope: &Scope, doc: &entity::kb_documents::Model) -> Res
         return Ok(());
     }
     let tx = scope.tx().await?;
-    tx.execute_raw(Statement::from_sql_and_values(
-        DbBackend::Postgres,
+    tx.execute_raw(crate::query::raw(
+        scope,
         "DELETE FROM kb_chunks WHERE tenant_id = $1 AND document_id = $2",
-        [doc.tenant_id.into(), doc.id.into()],
-    ))
+        [doc.id.into()],
+    )?)
     .await?;
     let rows: Vec<serde_json::Value> =
         chunks.iter().enumerate().map(|(i, c)| serde_json::json!({ "id": Uuid::now_v7(), "i": i, "c": c })).collect();
-    tx.execute_raw(Statement::from_sql_and_values(
-        DbBackend::Postgres,
-        "INSERT INTO kb_chunks (tenant_id, id, document_id, chunk_index, content)          SELECT $1, r.id, $2, r.i, r.c FROM jsonb_to_recordset($3::jsonb) AS r(id uuid, i int, c text)",
-        [doc.tenant_id.into(), doc.id.into(), serde_json::Value::Array(rows).into()],
-    ))
+    tx.execute_raw(crate::query::raw(scope, "INSERT INTO kb_chunks (tenant_id, id, document_id, chunk_index, content)          SELECT $1, r.id, $2, r.i, r.c FROM jsonb_to_recordset($3::jsonb) AS r(id uuid, i int, c text)", [doc.id.into(), serde_json::Value::Array(rows).into()])?)
     .await?;
     Ok(())
 }
 
 async fn kb_chunks_of(scope: &Scope, doc: &entity::kb_documents::Model) -> Result<Vec<String>> {
-    use sea_orm::{ConnectionTrait, DbBackend, Statement};
+    use sea_orm::ConnectionTrait;
     let tx = scope.tx().await?;
     let rows = tx
-        .query_all_raw(Statement::from_sql_and_values(
-            DbBackend::Postgres,
+        .query_all_raw(crate::query::raw(
+            scope,
             "SELECT content FROM kb_chunks WHERE tenant_id = $1 AND document_id = $2 ORDER BY chunk_index",
-            [doc.tenant_id.into(), doc.id.into()],
-        ))
+            [doc.id.into()],
+        )?)
         .await?;
     rows.iter().map(|r| Ok(r.try_get::<String>("", "content")?)).collect()
 }

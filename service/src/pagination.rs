@@ -18,6 +18,7 @@ pub struct PageArgs {
 }
 
 /// Which slice of the ordered rows a request wants, before the total is known.
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
 pub struct Window {
     start: u64,
     end: Option<u64>,
@@ -28,6 +29,13 @@ pub struct Window {
 impl Window {
     pub fn needs_total(&self) -> bool {
         self.last.is_some() && self.end.is_none()
+    }
+
+    /// The window as four SQL parameters for `query::page_by_column`: start, end, first (or the
+    /// default page size; none with `last`) and last.
+    pub fn bounds(&self) -> [Option<i64>; 4] {
+        let n = if self.last.is_some() { None } else { Some(self.first.unwrap_or(DEFAULT_PAGE_SIZE)) };
+        [Some(self.start), self.end, n, self.last].map(|v| v.map(|v| v.min(i64::MAX as u64) as i64))
     }
 
     /// (offset, limit) once the total is known (it is when `needs_total`).

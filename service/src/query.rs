@@ -7,12 +7,12 @@ use sea_orm::sea_query::{extension::postgres::PgFunc, ArrayType, Expr, ExprTrait
 use sea_orm::{
     ActiveModelBehavior, ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, IdenStatic,
     IntoActiveModel, Iterable, Order, PaginatorTrait, QueryFilter, QueryOrder, QueryResult, QuerySelect, QueryTrait,
-    Select, Value,
+    Select, Statement, Value,
 };
 use uuid::Uuid;
 
 use crate::error::{Result, ServiceError};
-use crate::pagination::{Page, PageArgs};
+use crate::pagination::{Page, PageArgs, Window};
 use crate::scope::Scope;
 
 /// A column of `E` by its database name; tenant tables all have `tenant_id` and `id`.
@@ -29,6 +29,20 @@ pub fn scoped<E: EntityTrait>(scope: &Scope) -> Result<Select<E>> {
 /// The same for an explicit tenant: only for a user joining or creating that tenant.
 pub(crate) fn scoped_to<E: EntityTrait>(tenant: Uuid) -> Result<Select<E>> {
     Ok(E::find().filter(column::<E>("tenant_id")?.eq(tenant)))
+}
+
+/// Raw SQL in the caller's tenant, for what the query builder cannot say (aggregates, recursive
+/// walks, bulk writes). `$1` is the tenant, bound here from the scope, never from a row or an
+/// argument; the statement's own values are `$2`, `$3`, …. A statement that never uses `$1` is
+/// refused: it would reach across tenants but for row-level security.
+pub fn raw(scope: &Scope, sql: impl Into<String>, values: impl IntoIterator<Item = Value>) -> Result<Statement> {
+    let sql = sql.into();
+    let uses_tenant = sql.match_indices("$1").any(|(i, _)| !sql[i + 2..].starts_with(|c: char| c.is_ascii_digit()));
+    if !uses_tenant {
+        return Err(ServiceError::internal(format!("a raw statement does not use the tenant ($1): {sql}")));
+    }
+    let values: Vec<Value> = std::iter::once(scope.tenant_id()?.into()).chain(values).collect();
+    Ok(Statement::from_sql_and_values(DbBackend::Postgres, sql, values))
 }
 
 /// One row by id, in the caller's tenant; NOT_FOUND otherwise.
@@ -73,14 +87,116 @@ fn by_column_select<E: EntityTrait>(scope: &Scope, key: &str, values: &[Uuid]) -
     // every batch size, and one bind instead of n.
     let array = Value::Array(ArrayType::Uuid, Some(Box::new(values.iter().map(|v| Value::from(*v)).collect())));
     let mut select = base.filter(Expr::col(column::<E>(key)?).eq(PgFunc::any(Expr::val(array))));
-    // Children come back in a stable, natural order: by sequence number where rows have one,
-    // else oldest first; ties broken by id.
-    if let Ok(seq) = column::<E>("seq") {
-        select = select.order_by_asc(seq);
-    } else if let Ok(created) = column::<E>("created_at") {
-        select = select.order_by_asc(created);
+    for name in child_order::<E>() {
+        select = select.order_by_asc(column::<E>(name)?);
     }
-    Ok(select.order_by_asc(column::<E>("id")?))
+    Ok(select)
+}
+
+/// Children come back in a stable, natural order: by sequence number where rows have one, else
+/// oldest first; ties broken by id.
+fn child_order<E: EntityTrait>() -> Vec<&'static str> {
+    let first = ["seq", "created_at"].into_iter().find(|name| column::<E>(name).is_ok());
+    first.into_iter().chain(["id"]).collect()
+}
+
+/// Each parent's page of children, cut in SQL: the children of every parent in `values` are
+/// numbered in their order (`row_number() OVER (PARTITION BY key …)`, 0-based, as `atlas_rn`)
+/// and counted (`atlas_total`), and only the rows in `window` come back, plus each parent's
+/// first row so that its total is known even when the page is empty. `projects(first: 100) {
+/// tasks(first: 1) }` so reads 100 tasks, not all of them.
+fn paged<E: EntityTrait>(select: Select<E>, key: &str, window: &Window) -> Result<Statement> {
+    use sea_orm::sea_query::{Alias, Asterisk, PostgresQueryBuilder, Query};
+    let key = column::<E>(key)?.as_str();
+    let order = child_order::<E>().iter().map(|c| format!("\"{c}\"")).collect::<Vec<_>>().join(", ");
+    let mut inner = select.into_query();
+    inner.clear_order_by();
+    // The parent under a name of its own: the selected columns may hold the key column twice.
+    inner.expr_as(Expr::cust(format!("\"{key}\"")), "atlas_parent");
+    inner.expr_as(Expr::cust(format!("row_number() OVER (PARTITION BY \"{key}\" ORDER BY {order}) - 1")), "atlas_rn");
+    inner.expr_as(Expr::cust(format!("count(*) OVER (PARTITION BY \"{key}\")")), "atlas_total");
+    // $1 start, $2 end (before), $3 first (or the default size), $4 last; PostgreSQL's LEAST and
+    // GREATEST skip NULLs, which is how an absent bound drops out. Same rule as `Window::resolve`.
+    let [start, end, first, last] = window.bounds();
+    let bound = Expr::cust_with_values(
+        "atlas_rn = 0 OR (atlas_rn >= GREATEST($1, COALESCE($2, atlas_total) - $4) \
+         AND atlas_rn < LEAST(COALESCE($2, atlas_total), $1 + $3))",
+        [start, end, first, last].map(Value::BigInt),
+    );
+    let outer = Query::select()
+        .column(Asterisk)
+        .from_subquery(inner, Alias::new("atlas_page"))
+        .and_where(bound)
+        .order_by(Alias::new("atlas_parent"), Order::Asc)
+        .order_by(Alias::new("atlas_rn"), Order::Asc)
+        .to_owned();
+    let (sql, values) = outer.build(PostgresQueryBuilder);
+    Ok(Statement::from_sql_and_values(DbBackend::Postgres, sql, values))
+}
+
+/// Of the rows `paged` returned (ordered by parent, then position), those inside the window,
+/// grouped by parent: each with its rows and the parent's total of children.
+fn in_window<R>(rows: Vec<(Uuid, i64, i64, R)>, window: &Window) -> std::collections::HashMap<Uuid, (Vec<R>, u64)> {
+    let mut out: std::collections::HashMap<Uuid, (Vec<R>, u64)> = std::collections::HashMap::new();
+    for (parent, rn, total, row) in rows {
+        let total = u64::try_from(total).unwrap_or(0);
+        let (offset, limit) = window.resolve(Some(total));
+        let entry = out.entry(parent).or_insert_with(|| (Vec::new(), total));
+        let rn = u64::try_from(rn).unwrap_or(0);
+        if rn >= offset && rn < offset + limit {
+            entry.0.push(row);
+        }
+    }
+    out
+}
+
+/// `by_column` for children, one page per parent (see `paged`): by parent, its rows of the
+/// page and its total.
+pub async fn page_by_column<E: EntityTrait>(
+    scope: &Scope,
+    key: &str,
+    values: &[Uuid],
+    skip: Skip,
+    window: &Window,
+) -> Result<std::collections::HashMap<Uuid, (Vec<E::Model>, u64)>> {
+    let statement = paged(skipping(by_column_select::<E>(scope, key, values)?, skip), key, window)?;
+    let tx = scope.tx().await?;
+    let rows = tx.query_all_raw(statement).await?;
+    drop(tx);
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        let parent: Uuid = row.try_get("", "atlas_parent")?;
+        let (rn, total): (i64, i64) = (row.try_get("", "atlas_rn")?, row.try_get("", "atlas_total")?);
+        out.push((parent, rn, total, <E::Model as sea_orm::FromQueryResult>::from_query_result(&row, "")?));
+    }
+    Ok(in_window(out, window))
+}
+
+/// `rows_by_column` for children, one page per parent: each row undecoded, as `columns` then
+/// `atlas_parent`, `atlas_rn` and `atlas_total`. By parent, its rows of the page and its total.
+pub async fn rows_page_by_column<E: EntityTrait>(
+    scope: &Scope,
+    key: &str,
+    values: &[Uuid],
+    columns: &[&str],
+    window: &Window,
+) -> Result<std::collections::HashMap<Uuid, (Vec<QueryResult>, u64)>> {
+    let mut select = by_column_select::<E>(scope, key, values)?;
+    QueryTrait::query(&mut select).clear_selects();
+    for name in columns {
+        select = select.column(column::<E>(name)?);
+    }
+    let statement = paged(select, key, window)?;
+    let tx = scope.tx().await?;
+    let rows = tx.query_all_raw(statement).await?;
+    drop(tx);
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        let parent: Uuid = row.try_get("", "atlas_parent")?;
+        let (rn, total): (i64, i64) = (row.try_get("", "atlas_rn")?, row.try_get("", "atlas_total")?);
+        out.push((parent, rn, total, row));
+    }
+    Ok(in_window(out, window))
 }
 
 /// Columns of an entity a caller will not read, one bit per column in declaration order.
@@ -230,4 +346,56 @@ pub trait ColumnFilter {
 /// AND of the optional column filters of an input, skipping the absent ones.
 pub fn all_of(parts: impl IntoIterator<Item = Option<Condition>>) -> Condition {
     parts.into_iter().flatten().fold(Condition::all(), |acc, c| acc.add(c))
+}
+
+#[cfg(test)]
+mod raw_tests {
+    use super::*;
+    use crate::Principal;
+
+    fn scope() -> Scope {
+        let principal = Principal::system(Uuid::now_v7());
+        Scope::new(sea_orm::DatabaseConnection::default(), principal)
+    }
+
+    #[test]
+    fn raw_binds_the_scopes_tenant_first_and_refuses_statements_without_it() {
+        let scope = scope();
+        let statement = raw(&scope, "SELECT 1 FROM tasks WHERE tenant_id = $1 AND id = $2", [Uuid::nil().into()])
+            .expect("a tenant statement");
+        let values = statement.values.expect("values").0;
+        assert_eq!(values[0], Value::from(scope.principal().tenant_id.expect("tenant")));
+        assert_eq!(values[1], Value::from(Uuid::nil()));
+        assert!(raw(&scope, "SELECT 1 FROM tasks WHERE id = $10", []).is_err(), "$10 is not $1");
+        assert!(raw(&scope, "SELECT 1 FROM tasks", []).is_err());
+    }
+
+    /// The first lock (DESIGN.md): no statement outside this module writes a tenant filter by
+    /// hand; raw SQL goes through `raw`, which binds the tenant itself.
+    #[test]
+    fn no_raw_statement_writes_its_own_tenant_filter() {
+        let mut offenders = vec![];
+        let mut dirs = vec![std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/src"))];
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(&dir).expect("src").flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    dirs.push(path);
+                    continue;
+                }
+                if path.extension().is_none_or(|e| e != "rs") || path.ends_with("query.rs") {
+                    continue;
+                }
+                let text = std::fs::read_to_string(&path).expect("source");
+                for (at, _) in text.match_indices("from_sql_and_values(") {
+                    let call: String = text[at..].chars().take(600).collect();
+                    let call = call.split(";\n").next().unwrap_or_default();
+                    if call.contains("tenant_id = $") || call.contains("tenant_id=$") {
+                        offenders.push(format!("{}:{}", path.display(), text[..at].lines().count()));
+                    }
+                }
+            }
+        }
+        assert!(offenders.is_empty(), "raw statements with a hand-written tenant filter: {offenders:?}");
+    }
 }

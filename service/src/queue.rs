@@ -45,9 +45,14 @@ impl From<sea_orm::DbErr> for JobError {
     }
 }
 
+/// `jobs.error` is read by every member of the tenant: it gets the client's message (internal
+/// errors say only "internal error"); the details go to the worker's log.
 impl From<ServiceError> for JobError {
     fn from(e: ServiceError) -> Self {
-        Self::retry(format!("{}: {e:?}", e.code()))
+        if let ServiceError::Internal(detail) = &e {
+            tracing::error!(error = %detail, "a job failed with an internal error");
+        }
+        Self::retry(format!("{}: {}", e.code(), e.message()))
     }
 }
 
@@ -327,12 +332,12 @@ pub async fn heartbeat(db: &DatabaseConnection, job: &jobs::Model, worker: &str,
     let scope = system_scope(db, job.tenant_id);
     let tx = scope.tx().await?;
     let res = tx
-        .execute_raw(Statement::from_sql_and_values(
-            DbBackend::Postgres,
+        .execute_raw(crate::query::raw(
+            &scope,
             "UPDATE jobs SET locked_until = now() + make_interval(secs => $4 / 1000.0) \
              WHERE tenant_id = $1 AND id = $2 AND locked_by = $3 AND status = 'running'",
-            [job.tenant_id.into(), job.id.into(), worker.into(), (lease.as_millis() as f64).into()],
-        ))
+            [job.id.into(), worker.into(), (lease.as_millis() as f64).into()],
+        )?)
         .await?;
     drop(tx);
     scope.finish(true).await?;
@@ -408,12 +413,12 @@ pub async fn release(db: &DatabaseConnection, job: &jobs::Model, worker: &str) -
     let scope = system_scope(db, job.tenant_id);
     let tx = scope.tx().await?;
     let res = tx
-        .execute_raw(Statement::from_sql_and_values(
-            DbBackend::Postgres,
+        .execute_raw(crate::query::raw(
+            &scope,
             "UPDATE jobs SET status = 'queued', locked_by = NULL, locked_until = NULL \
              WHERE tenant_id = $1 AND id = $2 AND locked_by = $3 AND status = 'running'",
-            [job.tenant_id.into(), job.id.into(), worker.into()],
-        ))
+            [job.id.into(), worker.into()],
+        )?)
         .await?;
     drop(tx);
     scope.finish(true).await?;
@@ -461,11 +466,10 @@ pub async fn retry(scope: &Scope, id: Uuid) -> Result<jobs::Model> {
 }
 
 async fn change_state(scope: &Scope, id: Uuid, sql: &str, refused: &str, action: &str) -> Result<jobs::Model> {
-    let existing = crate::query::get::<jobs::Entity>(scope, "job", id).await?;
+    // NOT_FOUND for another tenant's job (or none), before the state check.
+    crate::query::get::<jobs::Entity>(scope, "job", id).await?;
     let tx = scope.tx().await?;
-    let row = tx
-        .query_one_raw(Statement::from_sql_and_values(DbBackend::Postgres, sql, [existing.tenant_id.into(), id.into()]))
-        .await?;
+    let row = tx.query_one_raw(crate::query::raw(scope, sql, [id.into()])?).await?;
     drop(tx);
     let Some(row) = row else {
         return Err(ServiceError::Conflict { field: Some("id".into()), message: refused.into() });
@@ -675,7 +679,7 @@ async fn run_one(db: &DatabaseConnection, registry: &Registry, opts: &WorkerOpti
                     // The handler's own writes commit with its success and roll back with its failure.
                     match ctx.scope.finish(r.is_ok()).await {
                         Ok(()) => r,
-                        Err(e) => Err(JobError::retry(format!("could not commit the job's work: {e:?}"))),
+                        Err(e) => Err(JobError::from(e)),
                     }
                 }
             }
@@ -684,5 +688,22 @@ async fn run_one(db: &DatabaseConnection, registry: &Registry, opts: &WorkerOpti
     match finish(db, &job, &opts.id, result, started, opts.backoff).await {
         Ok(outcome) => tracing::debug!(job = %job.id, ?outcome, "job attempt ended"),
         Err(e) => tracing::warn!(job = %job.id, error = ?e, "could not record a job's result; its lease will expire"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::JobError;
+    use crate::ServiceError;
+
+    /// `jobs.error` is read by every member: an internal error's details (paths, SQL, keys)
+    /// stay in the worker's log.
+    #[test]
+    fn job_errors_carry_the_clients_message_only() {
+        let internal =
+            JobError::from(ServiceError::internal("could not open /var/lib/atlas/objects/tenants/x: EACCES"));
+        assert_eq!(internal.message, "INTERNAL: internal error");
+        let not_found = JobError::from(ServiceError::not_found("file", "f1"));
+        assert_eq!(not_found.message, "NOT_FOUND: file f1 was not found");
     }
 }

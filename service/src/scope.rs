@@ -53,6 +53,12 @@ impl Scope {
         Self { db, principal, state: Mutex::new(TxState::NotStarted), undo: Default::default() }
     }
 
+    /// The pool this scope's transactions come from, for a statement that must not share the
+    /// request's transaction (an audit row of a refusal, which the rollback would take along).
+    pub fn connection(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
     pub fn principal(&self) -> &Principal {
         &self.principal
     }

@@ -8,7 +8,7 @@
 //! Hybrid search fuses Postgres full-text ranking with vector ranking by reciprocal rank fusion.
 use std::collections::HashMap;
 
-use sea_orm::{ConnectionTrait, DbBackend, Statement, Value};
+use sea_orm::{ConnectionTrait, Value};
 use uuid::Uuid;
 
 use crate::embedding::Embedder;
@@ -239,7 +239,6 @@ async fn vector_hits(
     metric: Metric,
     filter: &SearchFilter,
 ) -> Result<Vec<Hit>> {
-    let tenant = scope.tenant_id()?;
     let t = table(target);
     let dims = q.len();
     let op = match metric {
@@ -263,13 +262,14 @@ async fn vector_hits(
          SELECT id, distance FROM hits ORDER BY distance, id",
         table = t.name
     );
-    let mut params: Vec<Value> = vec![tenant.into(), literal(q).into()];
+    let mut params: Vec<Value> = vec![literal(q).into()];
     params.extend(values);
+    let statement = crate::query::raw(scope, sql, params)?;
     let tx = scope.tx().await?;
     // Keep scanning the index until k rows pass the tenant and filter conditions.
     tx.execute_unprepared("SET LOCAL hnsw.iterative_scan = relaxed_order").await?;
     tx.execute_unprepared(&format!("SET LOCAL hnsw.ef_search = {}", (k * 4).clamp(40, 1000))).await?;
-    let rows = tx.query_all_raw(Statement::from_sql_and_values(DbBackend::Postgres, sql, params)).await?;
+    let rows = tx.query_all_raw(statement).await?;
     rows.iter()
         .map(|r| {
             let d: f64 = r.try_get("", "distance")?;
@@ -291,7 +291,6 @@ async fn text_hits(
     k: usize,
     filter: &SearchFilter,
 ) -> Result<Vec<Hit>> {
-    let tenant = scope.tenant_id()?;
     let t = table(target);
     let (conds, values) = conditions(target, filter, 3)?;
     let doc = format!("to_tsvector('{}', content)", t.ts_config);
@@ -301,10 +300,10 @@ async fn text_hits(
         table = t.name,
         cfg = t.ts_config
     );
-    let mut params: Vec<Value> = vec![tenant.into(), text.into()];
+    let mut params: Vec<Value> = vec![text.into()];
     params.extend(values);
     let tx = scope.tx().await?;
-    let rows = tx.query_all_raw(Statement::from_sql_and_values(DbBackend::Postgres, sql, params)).await?;
+    let rows = tx.query_all_raw(crate::query::raw(scope, sql, params)?).await?;
     rows.iter()
         .map(|r| Ok(Hit { id: r.try_get("", "id")?, score: r.try_get::<f32>("", "rank")? as f64, distance: None }))
         .collect()

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use entity::sea_orm_active_enums::TaskStatus;
 use sea_orm::prelude::Decimal;
-use sea_orm::{ConnectionTrait, DbBackend, FromQueryResult, Statement, Value};
+use sea_orm::{ConnectionTrait, FromQueryResult, Value};
 use uuid::Uuid;
 
 use crate::error::Result;
@@ -48,13 +48,8 @@ pub struct WindowProgress {
 /// Runs a grouped statement over `ids` inside the caller's tenant. `$1` is the tenant, `$2` the
 /// ids; row-level security applies as well.
 async fn grouped<T: FromQueryResult>(scope: &Scope, sql: &str, ids: &[Uuid]) -> Result<Vec<T>> {
-    let tenant = scope.tenant_id()?;
     let ids: Vec<Value> = ids.iter().map(|i| (*i).into()).collect();
-    let stmt = Statement::from_sql_and_values(
-        DbBackend::Postgres,
-        sql,
-        [tenant.into(), Value::Array(sea_orm::sea_query::ArrayType::Uuid, Some(Box::new(ids)))],
-    );
+    let stmt = crate::query::raw(scope, sql, [Value::Array(sea_orm::sea_query::ArrayType::Uuid, Some(Box::new(ids)))])?;
     let tx = scope.tx().await?;
     let rows = tx.query_all_raw(stmt).await?;
     Ok(rows.iter().map(|r| T::from_query_result(r, "")).collect::<std::result::Result<_, _>>()?)

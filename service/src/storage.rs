@@ -39,9 +39,16 @@ pub struct Stored {
     pub head: Vec<u8>,
 }
 
+/// The store's own error names keys, paths and endpoints: it goes to the log, the client hears
+/// only that the store did not answer.
 fn unavailable(e: object_store::Error) -> ServiceError {
     tracing::warn!(error = %e, "object store error");
-    ServiceError::Unavailable(format!("the file store did not answer: {e}"))
+    ServiceError::Unavailable("the file store did not answer; try again later".into())
+}
+
+fn refused_upload(e: std::io::Error) -> ServiceError {
+    tracing::warn!(error = %e, "object store refused an upload");
+    ServiceError::Unavailable("the file store did not accept the upload; try again later".into())
 }
 
 impl Storage {
@@ -115,7 +122,10 @@ impl Storage {
             let n = match reader.read(&mut buf).await {
                 Ok(0) => break None,
                 Ok(n) => n,
-                Err(e) => break Some(ServiceError::bad_input("file", format!("could not read the upload: {e}"))),
+                Err(e) => {
+                    tracing::info!(error = %e, "an upload broke off");
+                    break Some(ServiceError::bad_input("file", "the upload broke off before its end"));
+                }
             };
             size += n as u64;
             if size > limit {
@@ -127,17 +137,14 @@ impl Storage {
                 head.extend_from_slice(&buf[..take]);
             }
             if let Err(e) = writer.write_all(&buf[..n]).await {
-                break Some(ServiceError::Unavailable(format!("the file store did not accept the upload: {e}")));
+                break Some(refused_upload(e));
             }
         };
         if let Some(err) = failed {
             let _ = writer.abort().await;
             return Err(err);
         }
-        writer
-            .shutdown()
-            .await
-            .map_err(|e| ServiceError::Unavailable(format!("the file store did not accept the upload: {e}")))?;
+        writer.shutdown().await.map_err(refused_upload)?;
         Ok(Stored { key: key.to_string(), size: size as i64, sha256: hex::encode(hasher.finalize()), head })
     }
 

@@ -5,7 +5,7 @@ use chrono::{Duration, Utc};
 use entity::sea_orm_active_enums::{MemberRole, SeatType, TenantKind};
 use entity::{invitations, tenant_members, tenants, users};
 use rand::RngCore;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, Order, QueryFilter, QueryOrder, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, Order, QueryFilter, QueryOrder, QuerySelect, Set};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
@@ -35,7 +35,11 @@ pub async fn me(scope: &Scope) -> Result<users::Model> {
         must_reset_password: Set(false),
         ..Default::default()
     };
-    Ok(user.insert(&*tx).await?)
+    let user = user.insert(&*tx).await?;
+    // A user belongs to no tenant yet, so this goes to the server log; the audit log of a tenant
+    // records the user when they create or join it (`tenant.create`, `member.join`).
+    tracing::info!(user = %id, "provisioned a user from their token's email claim");
+    Ok(user)
 }
 
 /// Users by id, as far as the caller may see them (themselves and fellow members of the tenant).
@@ -294,12 +298,16 @@ pub async fn remove_member(scope: &Scope, member_id: Uuid) -> Result<tenant_memb
     Ok(removed)
 }
 
+/// Whether an owner other than `except` remains. The tenant's owner rows are locked first
+/// (`FOR UPDATE`), so two owners who demote or remove each other at once are serialised: the
+/// second waits, then sees the first's change and is refused, and a tenant keeps an owner.
 async fn ensure_another_owner(scope: &Scope, except: Uuid) -> Result<()> {
-    let others = query::scoped::<tenant_members::Entity>(scope)?
+    let owners = query::scoped::<tenant_members::Entity>(scope)?
         .filter(tenant_members::Column::Role.eq(MemberRole::Owner))
-        .filter(tenant_members::Column::Id.ne(except));
+        .order_by_asc(tenant_members::Column::Id)
+        .lock_exclusive();
     let tx = scope.tx().await?;
-    if others.one(&*tx).await?.is_none() {
+    if !owners.all(&*tx).await?.iter().any(|m| m.id != except) {
         return Err(ServiceError::Conflict {
             field: Some("role".into()),
             message: "a tenant needs at least one owner; make someone else owner first".into(),

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::future::BoxFuture;
-use sea_orm::{ConnectionTrait, DbBackend, Statement, Value};
+use sea_orm::{ConnectionTrait, Value};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -139,7 +139,7 @@ impl Embedder for OpenAiEmbedder {
                 req = req.bearer_auth(key);
             }
             let res = req.send().await.map_err(|e| EmbedError {
-                message: format!("the embedding provider did not answer: {e}"),
+                message: format!("the embedding provider did not answer: {}", e.without_url()),
                 transient: true,
             })?;
             let status = res.status();
@@ -407,26 +407,18 @@ impl Embed {
         ingest: Option<&entity::ingest_jobs::Model>,
     ) -> std::result::Result<serde_json::Value, JobError> {
         let scope = &ctx.scope;
-        let tenant = scope.tenant_id()?;
         let table = input.target.table();
         let filter = if ingest.is_some() { "AND ingest_job_id = $2" } else { "" };
         let pending_sql = format!("FROM {table} WHERE tenant_id = $1 AND embedding IS NULL {filter}");
-        let params = |extra: Vec<Value>| {
-            let mut p: Vec<Value> = vec![tenant.into()];
-            if let Some(i) = ingest {
-                p.push(i.id.into());
-            }
-            p.extend(extra);
-            p
-        };
+        let params = || -> Vec<Value> { ingest.map(|i| i.id.into()).into_iter().collect() };
         let total = {
             let tx = scope.tx().await?;
             let row = tx
-                .query_one_raw(Statement::from_sql_and_values(
-                    DbBackend::Postgres,
+                .query_one_raw(crate::query::raw(
+                    scope,
                     format!("SELECT count(*)::bigint AS n {pending_sql}"),
-                    params(vec![]),
-                ))
+                    params(),
+                )?)
                 .await?;
             row.map(|r| r.try_get::<i64>("", "n")).transpose().map_err(ServiceError::from)?.unwrap_or(0)
         };
@@ -440,11 +432,11 @@ impl Embed {
             }
             let rows = {
                 let tx = scope.tx().await?;
-                tx.query_all_raw(Statement::from_sql_and_values(
-                    DbBackend::Postgres,
+                tx.query_all_raw(crate::query::raw(
+                    scope,
                     format!("SELECT id, content, md5(content) AS h {pending_sql} ORDER BY id LIMIT {BATCH}"),
-                    params(vec![]),
-                ))
+                    params(),
+                )?)
                 .await?
             };
             if rows.is_empty() {
@@ -467,8 +459,8 @@ impl Embed {
                 let tx = scope.tx().await?;
                 let ids: Vec<Value> = ids.iter().map(|i| (*i).into()).collect();
                 let lits: Vec<Value> = literals.into_iter().map(Value::from).collect();
-                tx.execute_raw(Statement::from_sql_and_values(
-                    DbBackend::Postgres,
+                tx.execute_raw(crate::query::raw(
+                    scope,
                     format!(
                         // Only rows still unvectorised with the text that was embedded: an edit
                         // (or another writer) meanwhile wins over this batch's vector.
@@ -477,21 +469,20 @@ impl Embed {
                          WHERE t.tenant_id = $1 AND t.id = v.id AND t.embedding IS NULL AND md5(t.content) = v.h"
                     ),
                     [
-                        tenant.into(),
                         Value::Array(sea_orm::sea_query::ArrayType::Uuid, Some(Box::new(ids))),
                         Value::Array(sea_orm::sea_query::ArrayType::String, Some(Box::new(lits))),
                         self.embedder.model().into(),
                         Value::Array(sea_orm::sea_query::ArrayType::String, Some(Box::new(hashes))),
                     ],
-                ))
+                )?)
                 .await?;
                 let progress =
                     if total > 0 { ((done + rows.len() as i64) as f64 / total as f64).min(1.0) } else { 1.0 };
-                tx.execute_raw(Statement::from_sql_and_values(
-                    DbBackend::Postgres,
+                tx.execute_raw(crate::query::raw(
+                    scope,
                     "UPDATE jobs SET progress = $3 WHERE tenant_id = $1 AND id = $2 AND status = 'running'",
-                    [tenant.into(), ctx.job.id.into(), progress.into()],
-                ))
+                    [ctx.job.id.into(), progress.into()],
+                )?)
                 .await?;
             }
             scope.finish(true).await?;

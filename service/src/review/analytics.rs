@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use entity::analytics_jobs;
 use entity::sea_orm_active_enums::{AnalyticsStatus, MemberRole};
-use sea_orm::{ConnectionTrait, DbBackend, Statement};
+use sea_orm::ConnectionTrait;
 use serde_json::json;
 use uuid::Uuid;
 
@@ -35,11 +35,11 @@ pub async fn start(scope: &Scope, project_id: Uuid) -> Result<analytics_jobs::Mo
     )
     .await?;
     let tx = scope.tx().await?;
-    tx.execute_raw(Statement::from_sql_and_values(
-        DbBackend::Postgres,
+    tx.execute_raw(crate::query::raw(
+        scope,
         "UPDATE analytics_jobs SET job_id = $3 WHERE tenant_id = $1 AND id = $2",
-        [run.tenant_id.into(), run.id.into(), job.id.into()],
-    ))
+        [run.id.into(), job.id.into()],
+    )?)
     .await?;
     drop(tx);
     super::analytics_jobs::get(scope, run.id).await
@@ -63,7 +63,7 @@ fn averages((n, realism, quality): (i64, i64, i64)) -> serde_json::Value {
 }
 
 async fn update(scope: &Scope, run: &analytics_jobs::Model, sql: &str, extra: Vec<sea_orm::Value>) -> Result<()> {
-    events::commit_row_change(scope, "analytics_jobs", (run.tenant_id, run.id, Some(run.project_id)), sql, extra).await
+    events::commit_row_change(scope, "analytics_jobs", (run.id, Some(run.project_id)), sql, extra).await
 }
 
 pub struct Analytics;
@@ -108,11 +108,11 @@ async fn compute(scope: &Scope, run: &analytics_jobs::Model) -> Result<serde_jso
     let total: i64 = {
         let tx = scope.tx().await?;
         let row = tx
-            .query_one_raw(Statement::from_sql_and_values(
-                DbBackend::Postgres,
+            .query_one_raw(crate::query::raw(
+                scope,
                 "SELECT count(*)::bigint AS n FROM data_records WHERE tenant_id = $1 AND project_id = $2",
-                [run.tenant_id.into(), run.project_id.into()],
-            ))
+                [run.project_id.into()],
+            )?)
             .await?;
         row.map(|r| r.try_get("", "n")).transpose()?.unwrap_or(0)
     };
@@ -130,9 +130,7 @@ async fn compute(scope: &Scope, run: &analytics_jobs::Model) -> Result<serde_jso
     loop {
         let rows = {
             let tx = scope.tx().await?;
-            tx.query_all_raw(Statement::from_sql_and_values(
-                DbBackend::Postgres,
-                "SELECT r.id, r.record_type::text AS record_type, coalesce(r.category::text, 'uncategorised') AS category, \
+            tx.query_all_raw(crate::query::raw(scope, "SELECT r.id, r.record_type::text AS record_type, coalesce(r.category::text, 'uncategorised') AS category, \
                    r.has_been_reviewed, r.is_category_correct, \
                    count(l.id) FILTER (WHERE l.llm_model IS NULL)::bigint AS hn, \
                    coalesce(sum(l.realism_score) FILTER (WHERE l.llm_model IS NULL), 0)::bigint AS hr, \
@@ -142,9 +140,7 @@ async fn compute(scope: &Scope, run: &analytics_jobs::Model) -> Result<serde_jso
                    coalesce(sum(l.quality_score) FILTER (WHERE l.llm_model IS NOT NULL), 0)::bigint AS lq \
                  FROM data_records r LEFT JOIN likert_scores l ON l.tenant_id = r.tenant_id AND l.record_id = r.id \
                  WHERE r.tenant_id = $1 AND r.project_id = $2 AND r.id > $3 \
-                 GROUP BY r.tenant_id, r.id ORDER BY r.id LIMIT $4",
-                [run.tenant_id.into(), run.project_id.into(), after.into(), BATCH.into()],
-            ))
+                 GROUP BY r.tenant_id, r.id ORDER BY r.id LIMIT $4", [run.project_id.into(), after.into(), BATCH.into()])?)
             .await?
         };
         if rows.is_empty() {

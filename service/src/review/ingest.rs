@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use entity::ingest_jobs;
 use entity::sea_orm_active_enums::{IngestStatus, MemberRole, RecordType};
-use sea_orm::{ConnectionTrait, DbBackend, FromQueryResult, Statement};
+use sea_orm::{ConnectionTrait, FromQueryResult};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use uuid::Uuid;
@@ -123,11 +123,11 @@ pub async fn start(scope: &Scope, input: IngestCsvInput, file: entity::files::Mo
 
 async fn set_job(scope: &Scope, ingest: Uuid, job: Uuid) -> Result<()> {
     let tx = scope.tx().await?;
-    tx.execute_raw(Statement::from_sql_and_values(
-        DbBackend::Postgres,
+    tx.execute_raw(crate::query::raw(
+        scope,
         "UPDATE ingest_jobs SET job_id = $3 WHERE tenant_id = $1 AND id = $2",
-        [scope.tenant_id()?.into(), ingest.into(), job.into()],
-    ))
+        [ingest.into(), job.into()],
+    )?)
     .await?;
     Ok(())
 }
@@ -138,12 +138,12 @@ pub async fn cancel(scope: &Scope, id: Uuid) -> Result<ingest_jobs::Model> {
     let existing = super::ingest_jobs::get(scope, id).await?;
     let row = {
         let tx = scope.tx().await?;
-        tx.query_one_raw(Statement::from_sql_and_values(
-            DbBackend::Postgres,
+        tx.query_one_raw(crate::query::raw(
+            scope,
             "UPDATE ingest_jobs SET status = 'cancelled' WHERE tenant_id = $1 AND id = $2 \
                AND status IN ('pending', 'processing', 'queued_for_vec', 'vectorizing') RETURNING *",
-            [existing.tenant_id.into(), id.into()],
-        ))
+            [id.into()],
+        )?)
         .await?
     };
     let Some(row) = row else {
@@ -155,12 +155,12 @@ pub async fn cancel(scope: &Scope, id: Uuid) -> Result<ingest_jobs::Model> {
     let ingest = ingest_jobs::Model::from_query_result(&row, "")?;
     if let Some(job) = ingest.job_id {
         let tx = scope.tx().await?;
-        tx.execute_raw(Statement::from_sql_and_values(
-            DbBackend::Postgres,
+        tx.execute_raw(crate::query::raw(
+            scope,
             "UPDATE jobs SET status = 'cancelled', completed_at = now(), locked_by = NULL, locked_until = NULL \
              WHERE tenant_id = $1 AND id = $2 AND status IN ('queued', 'running')",
-            [existing.tenant_id.into(), job.into()],
-        ))
+            [job.into()],
+        )?)
         .await?;
     }
     events::notify(scope, "ingest_jobs", id, ChangeOp::Updated, Some(ingest.project_id)).await?;
@@ -178,7 +178,7 @@ pub(crate) async fn set_status(
     events::commit_row_change(
         scope,
         "ingest_jobs",
-        (ingest.tenant_id, ingest.id, Some(ingest.project_id)),
+        (ingest.id, Some(ingest.project_id)),
         "UPDATE ingest_jobs SET status = $3::ingest_status, error = coalesce($4, error) \
          WHERE tenant_id = $1 AND id = $2 AND status <> 'cancelled'",
         vec![status.into(), error.map(str::to_string).into()],
@@ -190,11 +190,11 @@ pub(crate) async fn set_status(
 pub(crate) async fn cancelled(scope: &Scope, id: Uuid) -> Result<bool> {
     let tx = scope.tx().await?;
     let row = tx
-        .query_one_raw(Statement::from_sql_and_values(
-            DbBackend::Postgres,
+        .query_one_raw(crate::query::raw(
+            scope,
             "SELECT status::text AS status FROM ingest_jobs WHERE tenant_id = $1 AND id = $2",
-            [scope.tenant_id()?.into(), id.into()],
-        ))
+            [id.into()],
+        )?)
         .await?;
     let status: Option<String> = row.map(|r| r.try_get("", "status")).transpose()?;
     Ok(status.as_deref() != Some("processing") && status.as_deref() != Some("vectorizing"))
@@ -325,7 +325,10 @@ fn parse(
         match csv.read_byte_record(&mut record) {
             Ok(false) => break,
             Ok(true) => {}
-            Err(e) if e.is_io_error() => return fatal(format!("the file could not be read to its end: {e}")),
+            Err(e) if e.is_io_error() => {
+                tracing::warn!(error = %e, "an ingest's file could not be read to its end");
+                return fatal("the file could not be read to its end from the store".to_string());
+            }
             Err(e) => {
                 skipped.push((line, "malformed_row", e.to_string()));
                 continue;
@@ -448,18 +451,18 @@ impl IngestCsv {
         // A retried attempt starts over: what an earlier attempt saved is removed first.
         {
             let tx = scope.tx().await?;
-            tx.execute_raw(Statement::from_sql_and_values(
-                DbBackend::Postgres,
+            tx.execute_raw(crate::query::raw(
+                scope,
                 "DELETE FROM data_records WHERE tenant_id = $1 AND ingest_job_id = $2",
-                [tenant.into(), ingest.id.into()],
-            ))
+                [ingest.id.into()],
+            )?)
             .await?;
-            tx.execute_raw(Statement::from_sql_and_values(
-                DbBackend::Postgres,
+            tx.execute_raw(crate::query::raw(
+                scope,
                 "UPDATE ingest_jobs SET total_records = 0, saved_count = 0, skipped_count = 0, \
                    skipped_details = '{}', error = NULL WHERE tenant_id = $1 AND id = $2",
-                [tenant.into(), ingest.id.into()],
-            ))
+                [ingest.id.into()],
+            )?)
             .await?;
         }
         set_status(scope, ingest, "processing", None).await?;
@@ -529,16 +532,12 @@ async fn insert(scope: &Scope, ingest: &ingest_jobs::Model, source: &str, rows: 
     let rows = serde_json::to_value(rows).map_err(|e| ServiceError::internal(e.to_string()))?;
     let tx = scope.tx().await?;
     let row = tx
-        .query_one_raw(Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            "WITH ins AS ( \
+        .query_one_raw(crate::query::raw(scope, "WITH ins AS ( \
                INSERT INTO data_records (tenant_id, id, project_id, ingest_job_id, record_type, category, source, content, metadata) \
                SELECT $1, r.id, $2, $3, r.record_type::record_type, r.category::record_category, $4, r.content, r.metadata \
                FROM jsonb_to_recordset($5::jsonb) AS r(id uuid, record_type text, category text, content text, metadata jsonb) \
                ON CONFLICT ON CONSTRAINT data_records_duplicate_key DO NOTHING RETURNING 1) \
-             SELECT count(*)::bigint AS n FROM ins",
-            [ingest.tenant_id.into(), ingest.project_id.into(), ingest.id.into(), source.into(), rows.into()],
-        ))
+             SELECT count(*)::bigint AS n FROM ins", [ingest.project_id.into(), ingest.id.into(), source.into(), rows.into()])?)
         .await?;
     Ok(row.map(|r| r.try_get::<i64>("", "n")).transpose()?.unwrap_or(0))
 }
@@ -554,26 +553,25 @@ async fn progress_update(
 ) -> Result<()> {
     {
         let tx = scope.tx().await?;
-        tx.execute_raw(Statement::from_sql_and_values(
-            DbBackend::Postgres,
+        tx.execute_raw(crate::query::raw(
+            scope,
             "UPDATE ingest_jobs SET total_records = $3, saved_count = $4, skipped_count = $5, skipped_details = $6 \
              WHERE tenant_id = $1 AND id = $2",
             [
-                ingest.tenant_id.into(),
                 ingest.id.into(),
                 (total as i32).into(),
                 (saved as i32).into(),
                 (skipped as i32).into(),
                 serde_json::to_value(reasons).unwrap_or_default().into(),
             ],
-        ))
+        )?)
         .await?;
         if let Some(job) = ingest.job_id {
-            tx.execute_raw(Statement::from_sql_and_values(
-                DbBackend::Postgres,
+            tx.execute_raw(crate::query::raw(
+                scope,
                 "UPDATE jobs SET progress = $3 WHERE tenant_id = $1 AND id = $2 AND status = 'running'",
-                [ingest.tenant_id.into(), job.into(), progress.into()],
-            ))
+                [job.into(), progress.into()],
+            )?)
             .await?;
         }
     }

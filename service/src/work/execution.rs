@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use entity::executions;
 use entity::sea_orm_active_enums::{ExecutionStatus, MemberRole};
 use futures_util::StreamExt;
-use sea_orm::{ConnectionTrait, DbBackend, Statement, Value};
+use sea_orm::{ConnectionTrait, Value};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -62,11 +62,11 @@ pub async fn start(scope: &Scope, id: Uuid) -> Result<executions::Model> {
     }
     {
         let tx = scope.tx().await?;
-        tx.execute_raw(Statement::from_sql_and_values(
-            DbBackend::Postgres,
+        tx.execute_raw(crate::query::raw(
+            scope,
             "UPDATE executions SET status = 'pending', error = NULL WHERE tenant_id = $1 AND id = $2",
-            [execution.tenant_id.into(), id.into()],
-        ))
+            [id.into()],
+        )?)
         .await?;
     }
     crate::queue::enqueue(scope, crate::queue::JobSpec::new(&JOB, json!({ "execution_id": id })).retries(2)).await?;
@@ -92,7 +92,7 @@ impl Execution {
 
 /// Write to the execution row, announce it, and commit.
 async fn set(scope: &Scope, e: &executions::Model, sql: &str, extra: Vec<Value>) -> Result<()> {
-    events::commit_row_change(scope, "executions", (e.tenant_id, e.id, Some(e.task_id)), sql, extra).await
+    events::commit_row_change(scope, "executions", (e.id, Some(e.task_id)), sql, extra).await
 }
 
 async fn fail(scope: &Scope, e: &executions::Model, message: &str, started: Instant) -> Result<()> {
@@ -197,7 +197,10 @@ impl Execution {
         if let Some(key) = &self.config.key {
             req = req.bearer_auth(key);
         }
-        let res = req.send().await.map_err(|e| JobError::retry(format!("the model provider did not answer: {e}")))?;
+        let res = req
+            .send()
+            .await
+            .map_err(|e| JobError::retry(format!("the model provider did not answer: {}", e.without_url())))?;
         let status = res.status();
         if !status.is_success() {
             let body = res.text().await.unwrap_or_default();
@@ -215,7 +218,8 @@ impl Execution {
         let mut last_flush = Instant::now();
         let mut done = false;
         while let Some(chunk) = stream.next().await {
-            let chunk = chunk.map_err(|e| JobError::retry(format!("the model's stream broke off: {e}")))?;
+            let chunk =
+                chunk.map_err(|e| JobError::retry(format!("the model's stream broke off: {}", e.without_url())))?;
             for &b in chunk.iter() {
                 if b != b'\n' {
                     line.push(b);
@@ -277,19 +281,15 @@ impl Execution {
         let status: Option<String> = {
             let tx = scope.tx().await?;
             let row = tx
-                .query_one_raw(Statement::from_sql_and_values(
-                    DbBackend::Postgres,
+                .query_one_raw(crate::query::raw(
+                    scope,
                     "SELECT status::text AS s FROM executions WHERE tenant_id = $1 AND id = $2",
-                    [e.tenant_id.into(), e.id.into()],
-                ))
+                    [e.id.into()],
+                )?)
                 .await?;
             let status = row.map(|r| r.try_get("", "s")).transpose()?;
             if status.as_deref() == Some("running") {
-                tx.execute_raw(Statement::from_sql_and_values(
-                    DbBackend::Postgres,
-                    "INSERT INTO task_output (tenant_id, id, task_id, stream, content) VALUES ($1, $2, $3, 'stdout', $4)",
-                    [e.tenant_id.into(), id.into(), e.task_id.into(), std::mem::take(pending).into()],
-                ))
+                tx.execute_raw(crate::query::raw(scope, "INSERT INTO task_output (tenant_id, id, task_id, stream, content) VALUES ($1, $2, $3, 'stdout', $4)", [id.into(), e.task_id.into(), std::mem::take(pending).into()])?)
                 .await?;
             }
             status

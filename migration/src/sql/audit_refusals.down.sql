@@ -1,0 +1,1 @@
+DROP FUNCTION IF EXISTS atlas_audit_refusal(uuid, uuid, uuid, text, jsonb);
