@@ -18,6 +18,8 @@ use sea_orm::{ConnectionTrait, Database, DbBackend, Statement};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
+/// The benchmarked server's `ATLAS_METRICS_TOKEN`, for reading its statement count.
+const BENCH_METRICS_TOKEN: &str = "bench-metrics-token";
 const ATLAS_NESTED: &str = "{ projects(first: 20) { nodes { id name tasks(first: 20) { nodes { id title status \
     executions(first: 10) { nodes { id status durationMs startedAt } } } } } } }";
 const PEER_NESTED: &str = "{ allProjects(first: 20, orderBy: PRIMARY_KEY_ASC) { nodes { rowId name \
@@ -95,7 +97,7 @@ async fn load(t: &Target, body: &Value, conns: usize, warmup: f64, secs: f64) ->
 }
 
 async fn statements(client: &reqwest::Client, base: &str) -> Res<f64> {
-    let text = client.get(format!("{base}/metrics")).send().await?.text().await?;
+    let text = client.get(format!("{base}/metrics")).bearer_auth(BENCH_METRICS_TOKEN).send().await?.text().await?;
     text.lines()
         .find_map(|l| l.strip_prefix("atlas_db_statements_total "))
         .and_then(|v| v.trim().parse().ok())
@@ -146,6 +148,7 @@ async fn main() -> Res<()> {
         .env("ATLAS_BIND", format!("127.0.0.1:{atlas_port}"))
         .env("ATLAS_JWT_SECRET", &config.jwt_secret)
         .env("ATLAS_SERVE_WORKER", "false")
+        .env("ATLAS_METRICS_TOKEN", BENCH_METRICS_TOKEN)
         .env("ATLAS_EMBEDDER", "hashing")
         .env("ATLAS_LOG", "warn")
         .stdout(Stdio::null())

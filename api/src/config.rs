@@ -17,6 +17,15 @@ pub struct Config {
     pub worker_database_url: Option<String>,
     pub bind: String,
     pub jwt_secret: String,
+    /// What tokens must say besides their signature (`ATLAS_JWT_AUDIENCE`, `ATLAS_JWT_ISSUER`) and
+    /// where an identity provider's public keys are (`ATLAS_JWKS_URL`).
+    pub token_rules: crate::auth::TokenRules,
+    /// `/metrics` answers only `Authorization: Bearer <ATLAS_METRICS_TOKEN>`; unset, it is off.
+    pub metrics_token: Option<String>,
+    /// Subscriptions one WebSocket may run at once (`ATLAS_WS_MAX_SUBSCRIPTIONS`).
+    pub ws_max_subscriptions: usize,
+    /// WebSockets one user may hold open on one server process (`ATLAS_WS_MAX_SOCKETS_PER_USER`).
+    pub ws_max_sockets_per_user: usize,
     /// Encrypts secrets at rest (integration tokens, secret settings).
     pub secret_key: String,
     pub db_pool_size: u32,
@@ -53,6 +62,13 @@ pub const DEV_SECRET_KEY: &str = "atlas-development-encryption-key-change-me";
 
 fn var(name: &str) -> Option<String> {
     env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+/// A comma-separated list; empty when unset.
+fn list(name: &str) -> Vec<String> {
+    var(name)
+        .map(|v| v.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect())
+        .unwrap_or_default()
 }
 
 fn parsed<T: std::str::FromStr>(name: &str, default: T) -> Result<T, String> {
@@ -104,6 +120,14 @@ impl Config {
             bind: var("ATLAS_BIND").unwrap_or_else(|| "127.0.0.1:8080".into()),
             jwt_secret: secret("ATLAS_JWT_SECRET", DEV_JWT_SECRET),
             secret_key: secret("ATLAS_SECRET_KEY", DEV_SECRET_KEY),
+            token_rules: crate::auth::TokenRules {
+                audience: list("ATLAS_JWT_AUDIENCE"),
+                issuer: list("ATLAS_JWT_ISSUER"),
+                jwks_url: var("ATLAS_JWKS_URL"),
+            },
+            metrics_token: var("ATLAS_METRICS_TOKEN"),
+            ws_max_subscriptions: parsed("ATLAS_WS_MAX_SUBSCRIPTIONS", 100)?,
+            ws_max_sockets_per_user: parsed("ATLAS_WS_MAX_SOCKETS_PER_USER", 20)?,
             db_pool_size: parsed("ATLAS_DB_POOL_SIZE", 20)?,
             max_body_bytes: parsed("ATLAS_MAX_BODY_BYTES", 1 << 20)?,
             max_depth: parsed("ATLAS_MAX_DEPTH", 15)?,

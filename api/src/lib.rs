@@ -8,3 +8,4 @@ pub mod graphql;
 pub mod metrics;
 pub mod seed;
 pub mod server;
+pub mod websocket;

@@ -143,7 +143,18 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
                 Some(t) => Some(resolve_tenant(&owner, &t).await?),
                 None => None,
             };
-            println!("{}", Keys::new(&config.jwt_secret).mint(user.id, tenant, Some(user.email), ttl_hours * 3600)?);
+            let keys = Keys::with_rules(&config.jwt_secret, config.token_rules.clone());
+            let token = keys.mint(user.id, tenant, Some(user.email), ttl_hours * 3600)?;
+            // Who was given a token, and for how long, is in the tenant's audit log.
+            if let Some(tenant) = tenant {
+                let scope = service::Scope::new(owner.clone(), service::Principal::system(tenant));
+                let meta = serde_json::json!({ "userId": user.id, "ttlHours": ttl_hours, "by": "atlas token" });
+                service::governance::record(&scope, "token.mint", "users", user.id, meta)
+                    .await
+                    .map_err(|e| format!("could not audit the token: {}", e.message()))?;
+                scope.finish(true).await.map_err(|e| format!("could not audit the token: {}", e.message()))?;
+            }
+            println!("{token}");
             Ok(())
         }
         Command::SeedDemo => {

@@ -7,19 +7,18 @@ use std::time::Duration;
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use async_graphql::http::MultipartOptions;
-use async_graphql::{Data, ServerError};
-use async_graphql_actix_web::GraphQLSubscription;
+use async_graphql::ServerError;
 use futures_util::StreamExt;
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection};
-use service::{Principal, Scope, ServiceError};
+use service::{Scope, ServiceError};
 use tracing::Instrument;
 use uuid::Uuid;
 
-use crate::auth::Keys;
+use crate::auth::{Keys, Verified};
 use crate::config::Config;
 use crate::events::EventHub;
 use crate::graphiql;
-use crate::graphql::{build_schema, loaders::Loaders, Guarded, Runtime};
+use crate::graphql::{build_schema, Guarded, Runtime};
 use crate::metrics::Metrics;
 
 pub struct AppState {
@@ -32,6 +31,8 @@ pub struct AppState {
     pub keys: Keys,
     pub config: Arc<Config>,
     pub metrics: Arc<Metrics>,
+    /// Open WebSockets per user on this process.
+    pub sockets: crate::websocket::SocketCounts,
 }
 
 /// The app role's pool, counting every statement for `/metrics` (and the N+1 tests).
@@ -79,9 +80,10 @@ pub async fn state(config: Config) -> Result<AppState, String> {
         storage,
         embedder,
         db,
-        keys: Keys::new(&config.jwt_secret),
+        keys: Keys::with_rules(&config.jwt_secret, config.token_rules.clone()),
         config: Arc::new(config),
         metrics,
+        sockets: Default::default(),
     })
 }
 
@@ -221,16 +223,32 @@ fn parse_range(value: &str, size: u64) -> Option<std::ops::Range<u64>> {
     (start < end && start < size).then_some(start..end)
 }
 
-async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+/// Prometheus metrics, for whoever holds `ATLAS_METRICS_TOKEN` (they tell request rates, error
+/// counts and pool use, which is no client's business); without the token it is off.
+async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    let Some(token) = state.config.metrics_token.as_deref() else {
+        let msg = "metrics are off: set ATLAS_METRICS_TOKEN and scrape with Authorization: Bearer <it>";
+        return reject(&req, StatusCode::NOT_FOUND, vec![coded(msg, "NOT_FOUND")]);
+    };
+    let given = header_str(&req, "authorization").and_then(|a| a.strip_prefix("Bearer ")).unwrap_or("");
+    if !same_secret(given.as_bytes(), token.as_bytes()) {
+        let msg = "send Authorization: Bearer <ATLAS_METRICS_TOKEN>";
+        return reject(&req, StatusCode::UNAUTHORIZED, vec![coded(msg, "UNAUTHENTICATED")]);
+    }
     HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(state.metrics.render())
 }
 
-fn header_str<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a str> {
+/// Equality whose time does not depend on where the bytes first differ.
+fn same_secret(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+pub(crate) fn header_str<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a str> {
     req.headers().get(name).and_then(|v| v.to_str().ok())
 }
 
-fn principal(state: &AppState, req: &HttpRequest) -> Result<Principal, ServiceError> {
-    state.keys.principal(header_str(req, "authorization"), header_str(req, "x-tenant-id"))
+pub(crate) async fn principal(state: &AppState, req: &HttpRequest) -> Result<Verified, ServiceError> {
+    state.keys.principal(header_str(req, "authorization"), header_str(req, "x-tenant-id")).await
 }
 
 /// Clients that accept `application/graphql-response+json` get it (with 4xx for request errors);
@@ -245,12 +263,12 @@ fn error_body(errors: Vec<ServerError>) -> serde_json::Value {
 
 use crate::graphql::coded;
 
-fn service_error(err: &ServiceError) -> ServerError {
+pub(crate) fn service_error(err: &ServiceError) -> ServerError {
     coded(err.message(), err.code())
 }
 
 /// A response for a request that never reached execution.
-fn reject(req: &HttpRequest, status: StatusCode, errors: Vec<ServerError>) -> HttpResponse {
+pub(crate) fn reject(req: &HttpRequest, status: StatusCode, errors: Vec<ServerError>) -> HttpResponse {
     let content_type =
         if wants_graphql_response(req) { "application/graphql-response+json" } else { "application/json" };
     HttpResponse::build(status).content_type(content_type).json(error_body(errors))
@@ -335,7 +353,7 @@ async fn graphql_multipart(
 async fn graphql_get(req: HttpRequest, payload: web::Payload, state: web::Data<AppState>) -> HttpResponse {
     let upgrade = req.headers().get(header::UPGRADE).is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"websocket"));
     if upgrade {
-        return websocket(req, payload, state).await;
+        return crate::websocket::websocket(req, payload, state).await;
     }
     Metrics::inc(&state.metrics.http_requests);
     let browser = header_str(&req, "accept").is_some_and(|a| a.contains("text/html"));
@@ -376,8 +394,8 @@ async fn execute(req: &HttpRequest, state: &AppState, request: async_graphql::Re
     if request.query.trim().is_empty() {
         return reject(req, StatusCode::BAD_REQUEST, vec![coded("the request has no query", "BAD_USER_INPUT")]);
     }
-    let principal = match principal(state, req) {
-        Ok(p) => p,
+    let principal = match principal(state, req).await {
+        Ok(v) => v.principal,
         Err(e) => return reject(req, StatusCode::UNAUTHORIZED, vec![service_error(&e)]),
     };
     let request_id = Uuid::now_v7();
@@ -416,47 +434,5 @@ async fn execute(req: &HttpRequest, state: &AppState, request: async_graphql::Re
                 vec![coded(format!("internal error (request id {request_id})"), "INTERNAL")],
             )
         }
-    }
-}
-
-/// Subscriptions. The token may come in the upgrade request's headers or, as browsers must send
-/// it, in `connection_init`: `{"Authorization": "Bearer …", "X-Tenant-Id": "…"}` (or
-/// `{"token": "…", "tenantId": "…"}`). A bad or expired token refuses the connection.
-async fn websocket(req: HttpRequest, payload: web::Payload, state: web::Data<AppState>) -> HttpResponse {
-    Metrics::inc(&state.metrics.ws_connections);
-    let from_headers = match principal(&state, &req) {
-        Ok(p) => p,
-        Err(e) => return reject(&req, StatusCode::UNAUTHORIZED, vec![service_error(&e)]),
-    };
-    let keys = state.keys.clone();
-    let db = state.db.clone();
-    let result = GraphQLSubscription::new(state.schema.clone())
-        .on_connection_init(move |params| async move {
-            let get =
-                |names: &[&str]| names.iter().find_map(|n| params.get(*n).and_then(|v| v.as_str()).map(str::to_string));
-            let auth = get(&["Authorization", "authorization"])
-                .or_else(|| get(&["token", "accessToken"]).map(|t| format!("Bearer {t}")));
-            let tenant = get(&["X-Tenant-Id", "x-tenant-id", "tenantId", "tenant_id"]);
-            let principal = match auth {
-                Some(auth) => keys.principal(Some(&auth), tenant.as_deref()).map_err(async_graphql::Error::from)?,
-                None => from_headers,
-            };
-            // Subscriptions read through this scope (each event ends its transaction); every query
-            // and mutation on the socket gets a scope of its own from `Session`.
-            let scope = Arc::new(Scope::new(db.clone(), principal.clone()));
-            let mut data = Data::default();
-            data.insert(Loaders::new(scope.clone(), false));
-            data.insert(scope);
-            data.insert(crate::graphql::Session { db, principal });
-            Ok(data)
-        })
-        .start(&req, payload);
-    match result {
-        Ok(response) => response,
-        Err(e) => reject(
-            &req,
-            StatusCode::BAD_REQUEST,
-            vec![coded(format!("could not start the WebSocket: {e}"), "BAD_USER_INPUT")],
-        ),
     }
 }

@@ -92,7 +92,15 @@ async fn health_and_metrics() {
         assert_eq!(body["status"], "ok");
     }
     app.user().await;
-    let text = app.client.get(format!("{}/metrics", app.base)).send().await.unwrap().text().await.unwrap();
+    // Metrics are private: without the token (or with another) they are refused.
+    let url = format!("{}/metrics", app.base);
+    let anonymous = app.client.get(&url).send().await.unwrap();
+    assert_eq!(anonymous.status().as_u16(), 401);
+    let body: Value = anonymous.json().await.unwrap();
+    assert_eq!(body["errors"][0]["extensions"]["code"], "UNAUTHENTICATED", "{body}");
+    let wrong = app.client.get(&url).bearer_auth("not-the-token").send().await.unwrap();
+    assert_eq!(wrong.status().as_u16(), 401);
+    let text = app.metrics().await;
     assert!(text.contains("# TYPE atlas_graphql_requests_total counter"));
     assert!(app.statements().await > 0);
 }

@@ -53,9 +53,9 @@ async fn workspace(app: &TestApp, owner: &TestUser, t: Option<Uuid>) {
 }
 
 async fn planned(app: &TestApp) -> u64 {
-    let text =
-        app.client.get(format!("{}/metrics", app.base)).send().await.expect("metrics").text().await.expect("body");
-    text.lines()
+    app.metrics()
+        .await
+        .lines()
         .find_map(|l| l.strip_prefix("atlas_graphql_planned_fields_total "))
         .and_then(|v| v.trim().parse().ok())
         .expect("atlas_graphql_planned_fields_total")

@@ -517,3 +517,369 @@ async fn one_tenants_flood_does_not_starve_anothers_job() {
     // Tidy: the flood would keep later SLEEP workers busy.
     common::exec(&app.owner_db().await, "DELETE FROM jobs WHERE tenant_id = $1", vec![f.into()]).await.unwrap();
 }
+
+/// Item 7: two owners who demote (or remove) each other at the same moment. The owner rows are
+/// locked before the check, so one of the pair wins and the other is refused with CONFLICT:
+/// every round leaves the tenant with exactly one owner.
+#[tokio::test]
+async fn two_owners_demoting_each_other_at_once_leave_one_owner() {
+    let app = TestApp::start().await;
+    let demote = "mutation($id: UUID!) { updateMemberRole(id: $id, role: MEMBER) { id } }";
+    let remove = "mutation($id: UUID!) { removeMember(id: $id) { id } }";
+    let owners = "{ members(filter: { role: { eq: OWNER } }) { totalCount } }";
+    for round in 0..6 {
+        let a = app.user().await;
+        let t = app.tenant(&a).await;
+        let b = app.user().await;
+        let b_member = app.join(&a, t, &b, "OWNER").await;
+        let mine = "query($u: UUID!) { members(filter: { userId: { eq: $u } }) { edges { node { id } } } }";
+        let res = app.gql(&a, Some(t), mine, json!({ "u": a.id })).await;
+        let a_member = id(&data(&res, "members.edges")[0]["node"]["id"]);
+        // Odd rounds remove instead of demoting; both lose an owner the same way.
+        let verb = if round % 2 == 0 { demote } else { remove };
+        let (ra, rb) = tokio::join!(
+            app.gql(&a, Some(t), verb, json!({ "id": b_member })),
+            app.gql(&b, Some(t), verb, json!({ "id": a_member })),
+        );
+        let refused: Vec<&Value> = [&ra, &rb].into_iter().filter(|r| r["errors"].is_array()).collect();
+        assert_eq!(refused.len(), 1, "exactly one of the pair wins: {ra} {rb}");
+        // The loser waited on the winner's lock (CONFLICT: no other owner is left), or came after
+        // the winner's commit and is no longer an owner (FORBIDDEN).
+        assert!(["CONFLICT", "FORBIDDEN"].contains(&code(refused[0])), "{}", refused[0]);
+        let winner = if ra["errors"].is_array() { &b } else { &a };
+        let res = app.gql(winner, Some(t), owners, json!({})).await;
+        assert_eq!(data(&res, "members.totalCount"), 1, "round {round}: {res}");
+    }
+}
+
+const TASKS_SUB: &str = "subscription { taskUpdated { op id task { title } } }";
+
+/// A socket opened with `token`, acknowledged, in `tenant`.
+async fn socket(app: &TestApp, token: &str, tenant: Uuid) -> common::ws::Ws {
+    use common::ws::{connect, next, send, Protocol};
+    let mut ws = connect(app, Protocol::TransportWs).await;
+    send(&mut ws, json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {token}"), "X-Tenant-Id": tenant } })).await;
+    let ack = next(&mut ws, Duration::from_secs(10)).await.expect("an answer to connection_init");
+    assert_eq!(ack["type"], "connection_ack", "{ack}");
+    ws
+}
+
+async fn create_task(app: &TestApp, user: &TestUser, t: Uuid, title: &str) -> Uuid {
+    let res = app
+        .gql(
+            user,
+            Some(t),
+            "mutation($n: String!) { createProject(input: { name: $n }) { id } }",
+            json!({ "n": title }),
+        )
+        .await;
+    let project = id(data(&res, "createProject.id"));
+    let res = app
+        .gql(
+            user,
+            Some(t),
+            "mutation($p: UUID!, $t: String!) { createTask(input: { projectId: $p, title: $t }) { id } }",
+            json!({ "p": project, "t": title }),
+        )
+        .await;
+    id(data(&res, "createTask.id"))
+}
+
+/// Item 6: a socket closes with 4403 when its token expires, and a member removed from the
+/// tenant gets FORBIDDEN on their subscription, which then completes; the events after it
+/// (the victim's new task titles) never reach them.
+#[tokio::test]
+async fn subscriptions_end_with_the_token_and_the_membership() {
+    use common::ws::{next, send};
+    let app = TestApp::start().await;
+    let owner = app.user().await;
+    let t = app.tenant(&owner).await;
+    let member = app.user().await;
+    let member_id = app.join(&owner, t, &member, "MEMBER").await;
+
+    // A token that expires in 3 s: the socket is closed with 4403 soon after.
+    let short = app.keys.mint(member.id, None, Some(member.email.clone()), 3).expect("token");
+    let mut ws = socket(&app, &short, t).await;
+    send(&mut ws, json!({ "id": "1", "type": "subscribe", "payload": { "query": TASKS_SUB } })).await;
+    let started = Instant::now();
+    let closed = loop {
+        match next(&mut ws, Duration::from_secs(10)).await {
+            Some(m) if m["type"] == "close" => break m,
+            Some(_) => continue,
+            None => panic!("the socket neither closed nor answered"),
+        }
+    };
+    assert_eq!(closed["code"], 4403, "{closed}");
+    assert!(started.elapsed() < Duration::from_secs(8), "closed {:?} after subscribing", started.elapsed());
+
+    // Removed while subscribed: the next event is a FORBIDDEN error, then `complete`.
+    let mut ws = socket(&app, &member.token, t).await;
+    send(&mut ws, json!({ "id": "1", "type": "subscribe", "payload": { "query": TASKS_SUB } })).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    create_task(&app, &owner, t, "before removal").await;
+    let seen = next(&mut ws, Duration::from_secs(10)).await.expect("an event while a member");
+    assert_eq!(seen["payload"]["data"]["taskUpdated"]["task"]["title"], "before removal", "{seen}");
+    let res = app
+        .gql(&owner, Some(t), "mutation($id: UUID!) { removeMember(id: $id) { id } }", json!({ "id": member_id }))
+        .await;
+    data(&res, "removeMember.id");
+    create_task(&app, &owner, t, "after removal: secret").await;
+    let refused = next(&mut ws, Duration::from_secs(10)).await.expect("a refusal");
+    assert_eq!(refused["type"], "next", "{refused}");
+    assert_eq!(refused["payload"]["errors"][0]["extensions"]["code"], "FORBIDDEN", "{refused}");
+    assert!(!refused.to_string().contains("secret"), "{refused}");
+    let done = next(&mut ws, Duration::from_secs(10)).await.expect("complete");
+    assert_eq!(done["type"], "complete", "{done}");
+    create_task(&app, &owner, t, "later: secret").await;
+    if let Some(more) = next(&mut ws, Duration::from_secs(2)).await {
+        assert!(!more.to_string().contains("secret"), "nothing more reaches a removed member: {more}");
+    }
+}
+
+/// Item 8: subscriptions per socket and sockets per user are bounded; a refused one says why,
+/// and the ones already running keep going.
+#[tokio::test]
+async fn subscriptions_per_socket_and_sockets_per_user_are_bounded() {
+    use common::ws::{next, send};
+    let mut config = common::test_config();
+    config.ws_max_subscriptions = 3;
+    config.ws_max_sockets_per_user = 2;
+    let app = TestApp::start_with(config).await;
+    let user = app.user().await;
+    let t = app.tenant(&user).await;
+
+    let mut ws = socket(&app, &user.token, t).await;
+    for i in 1..=4 {
+        send(&mut ws, json!({ "id": i.to_string(), "type": "subscribe", "payload": { "query": TASKS_SUB } })).await;
+    }
+    let refused = next(&mut ws, Duration::from_secs(10)).await.expect("the fourth is refused");
+    assert_eq!(refused["id"], "4", "{refused}");
+    assert_eq!(refused["payload"]["errors"][0]["extensions"]["code"], "LIMIT_EXCEEDED", "{refused}");
+    assert_eq!(next(&mut ws, Duration::from_secs(10)).await.expect("complete")["type"], "complete");
+    // Stopping one frees its place.
+    send(&mut ws, json!({ "id": "1", "type": "complete" })).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    send(&mut ws, json!({ "id": "5", "type": "subscribe", "payload": { "query": TASKS_SUB } })).await;
+    create_task(&app, &user, t, "seen by three").await;
+    let mut ids = vec![];
+    while ids.len() < 3 {
+        let m = next(&mut ws, Duration::from_secs(10)).await.expect("events");
+        if m["type"] == "complete" && m["id"] == "1" {
+            continue; // the server's answer to stopping "1"
+        }
+        assert_eq!(m["type"], "next", "{m}");
+        assert!(m["payload"]["errors"].is_null(), "{m}");
+        ids.push(m["id"].as_str().expect("id").to_string());
+    }
+    ids.sort();
+    assert_eq!(ids, ["2", "3", "5"]);
+
+    // A second socket is allowed, a third is refused at connection_init.
+    let _second = socket(&app, &user.token, t).await;
+    let mut third = common::ws::connect(&app, common::ws::Protocol::TransportWs).await;
+    send(&mut third, json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {}", user.token), "X-Tenant-Id": t } })).await;
+    let closed = next(&mut third, Duration::from_secs(10)).await.expect("an answer");
+    assert_eq!(closed["type"], "close", "{closed}");
+    // Closing one gives the place back.
+    drop(ws);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let _again = socket(&app, &user.token, t).await;
+}
+
+/// Item 9: what the database refuses reaches the client in words of Atlas's own, naming the
+/// field; PostgreSQL's text (table, constraint, value) stays in the log. Every check and unique
+/// constraint of the schema has such words (a catalogue test), so a new one cannot leak.
+#[tokio::test]
+async fn database_refusals_answer_in_atlas_words() {
+    let app = TestApp::start().await;
+    let owner_db = app.owner_db().await;
+    let rows = owner_db
+        .query_all_raw(Statement::from_string(
+            DbBackend::Postgres,
+            "SELECT conname FROM pg_constraint WHERE contype IN ('c', 'u') \
+             AND connamespace = 'public'::regnamespace ORDER BY conname",
+        ))
+        .await
+        .expect("constraints");
+    let known: Vec<&str> = service::error::constraints_with_messages().collect();
+    let missing: Vec<String> = rows
+        .iter()
+        .map(|r| r.try_get::<String>("", "conname").expect("name"))
+        .filter(|name| !known.contains(&name.as_str()))
+        .collect();
+    assert!(missing.is_empty(), "constraints without a message in service::error::CONSTRAINTS: {missing:?}");
+
+    let user = app.user().await;
+    let t = app.tenant(&user).await;
+    let long = "x".repeat(300);
+    let cases = [
+        ("mutation($n: String!) { createAgent(input: { name: $n }) { id } }", json!({ "n": long }), "name"),
+        (
+            "mutation { createBudget(input: { name: \"Ops\", category: SOFTWARE, limitCents: -5 }) { id } }",
+            json!({}),
+            "limitCents",
+        ),
+    ];
+    for (query, vars, field) in cases {
+        let res = app.gql(&user, Some(t), query, vars).await;
+        assert_eq!(code(&res), "BAD_USER_INPUT", "{res}");
+        assert_eq!(res["errors"][0]["extensions"]["field"], field, "{res}");
+        let text = res.to_string();
+        for leak in ["violates", "constraint", "agents", "budgets", "relation", "SQLSTATE"] {
+            assert!(!text.contains(leak), "{leak:?} reached the client: {text}");
+        }
+    }
+}
+
+/// Item 10: refusals are in the audit log although their transaction rolled back (as
+/// `security`-level rows, written apart from it), including a stranger's attempt on a tenant they
+/// do not belong to; CRUD rows name the fields a write set, never their values.
+#[tokio::test]
+async fn refusals_and_changed_fields_are_audited() {
+    let app = TestApp::start().await;
+    let owner = app.user().await;
+    let t = app.tenant(&owner).await;
+    let viewer = app.user().await;
+    app.join(&owner, t, &viewer, "VIEWER").await;
+    let stranger = app.user().await;
+
+    let res =
+        app.gql(&viewer, Some(t), "mutation { createProject(input: { name: \"Nope\" }) { id } }", json!({})).await;
+    assert_eq!(code(&res), "FORBIDDEN", "{res}");
+    let res = app.gql(&stranger, Some(t), "{ projects { totalCount } }", json!({})).await;
+    assert_eq!(code(&res), "FORBIDDEN", "{res}");
+
+    let res =
+        app.gql(&owner, Some(t), "mutation { createProject(input: { name: \"Audited\" }) { id } }", json!({})).await;
+    let project = id(data(&res, "createProject.id"));
+    let res = app
+        .gql(
+            &owner,
+            Some(t),
+            "mutation($id: UUID!) { updateProject(id: $id, input: { description: \"top secret plan\" }) { id } }",
+            json!({ "id": project }),
+        )
+        .await;
+    data(&res, "updateProject.id");
+
+    let log = "{ auditLog(first: 50) { nodes { action level actorUserId entityId meta } } }";
+    let res = app.gql(&owner, Some(t), log, json!({})).await;
+    let nodes = data(&res, "auditLog.nodes").as_array().expect("nodes").clone();
+    let refused: Vec<&Value> = nodes.iter().filter(|n| n["action"] == "security.refused").collect();
+    for who in [&viewer, &stranger] {
+        let row = refused
+            .iter()
+            .find(|n| n["actorUserId"] == json!(who.id.to_string()))
+            .unwrap_or_else(|| panic!("a refusal of {} in {nodes:?}", who.id));
+        assert_eq!(row["level"], "SECURITY", "{row}");
+        assert_eq!(row["meta"]["code"], "FORBIDDEN", "{row}");
+    }
+    let update = nodes
+        .iter()
+        .find(|n| n["action"] == "project.update" && n["entityId"] == json!(project.to_string()))
+        .expect("the update's row");
+    assert_eq!(update["meta"]["fields"], json!(["description"]), "{update}");
+    assert!(!update.to_string().contains("top secret"), "values stay out of the log: {update}");
+}
+
+/// Item 8: a to-many level fetches only each parent's page, cut in SQL, with the parent's total;
+/// both answering paths (the planner, and the resolvers when a selection holds an aggregate such
+/// as `usage`) give the same pages, cursors and flags for every window: first, after, last, before.
+#[tokio::test]
+async fn to_many_pages_are_each_parents_own() {
+    let app = TestApp::start().await;
+    let user = app.user().await;
+    let t = app.tenant(&user).await;
+    let mut expected: Vec<(String, Vec<String>)> = vec![];
+    for (name, n) in [("A many", 25), ("B two", 2), ("C none", 0)] {
+        let res = app
+            .gql(&user, Some(t), "mutation($n: String!) { createProject(input: { name: $n }) { id } }", json!({ "n": name }))
+            .await;
+        let project = id(data(&res, "createProject.id"));
+        let mut titles = vec![];
+        for i in 0..n {
+            let title = format!("{name} {i:02}");
+            let res = app
+                .gql(
+                    &user,
+                    Some(t),
+                    "mutation($p: UUID!, $t: String!) { createTask(input: { projectId: $p, title: $t }) { id } }",
+                    json!({ "p": project, "t": title }),
+                )
+                .await;
+            data(&res, "createTask.id");
+            titles.push(title);
+        }
+        expected.push((name.to_string(), titles));
+    }
+    let page = |args: &str, extra: &str| {
+        format!(
+            "{{ projects(orderBy: [{{ field: NAME }}]) {{ nodes {{ name tasks({args}) {{ totalCount \
+             pageInfo {{ hasNextPage hasPreviousPage }} edges {{ cursor node {{ title {extra} }} }} }} }} }} }}"
+        )
+    };
+    let titles = |res: &Value| -> Vec<(String, Vec<String>, u64, bool, bool)> {
+        data(res, "projects.nodes")
+            .as_array()
+            .expect("nodes")
+            .iter()
+            .map(|p| {
+                let tasks = &p["tasks"];
+                let t: Vec<String> = tasks["edges"]
+                    .as_array()
+                    .expect("edges")
+                    .iter()
+                    .map(|e| e["node"]["title"].as_str().expect("title").to_string())
+                    .collect();
+                (
+                    p["name"].as_str().expect("name").to_string(),
+                    t,
+                    tasks["totalCount"].as_u64().expect("total"),
+                    tasks["pageInfo"]["hasNextPage"].as_bool().expect("next"),
+                    tasks["pageInfo"]["hasPreviousPage"].as_bool().expect("previous"),
+                )
+            })
+            .collect()
+    };
+    // A cursor is an offset within each parent's children: the second page starts after 3.
+    let first = app.gql(&user, Some(t), &page("first: 3", ""), json!({})).await;
+    let cursor = data(&first, "projects.nodes")[0]["tasks"]["edges"][2]["cursor"].as_str().expect("cursor").to_string();
+    let windows: Vec<(String, Box<dyn Fn(&[String]) -> (Vec<String>, bool, bool)>)> = vec![
+        ("first: 3".into(), Box::new(|all: &[String]| (all.iter().take(3).cloned().collect(), all.len() > 3, false))),
+        (
+            format!("first: 4, after: \"{cursor}\""),
+            Box::new(|all: &[String]| (all.iter().skip(3).take(4).cloned().collect(), all.len() > 7, !all.is_empty() && all.len() > 3)),
+        ),
+        (
+            "last: 2".into(),
+            Box::new(|all: &[String]| {
+                let from = all.len().saturating_sub(2);
+                (all[from..].to_vec(), false, from > 0)
+            }),
+        ),
+        (
+            format!("last: 2, before: \"{cursor}\""),
+            Box::new(|all: &[String]| {
+                let end = all.len().min(2);
+                let from = end.saturating_sub(2);
+                (all[from..end].to_vec(), all.len() > end, from > 0)
+            }),
+        ),
+    ];
+    for (args, want) in &windows {
+        for extra in ["", "usage { tokensUsed }"] {
+            let res = app.gql(&user, Some(t), &page(args, extra), json!({})).await;
+            let got = titles(&res);
+            for ((name, all), (got_name, got_titles, total, next, previous)) in expected.iter().zip(&got) {
+                let (titles, want_next, want_previous) = want(all);
+                assert_eq!(got_name, name);
+                assert_eq!(got_titles, &titles, "{name} with {args} {extra}");
+                assert_eq!(*total, all.len() as u64, "{name} totalCount with {args} {extra}");
+                // An empty page reports no previous page, whatever its cursor.
+                if !titles.is_empty() {
+                    assert_eq!((*next, *previous), (want_next, want_previous), "{name} pageInfo with {args} {extra}");
+                }
+            }
+        }
+    }
+}

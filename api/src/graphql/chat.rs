@@ -98,7 +98,7 @@ impl ChatSubscription {
         &self,
         ctx: &Context<'_>,
         chat_id: Uuid,
-    ) -> Result<impl futures_util::Stream<Item = Message>> {
+    ) -> Result<impl futures_util::Stream<Item = Result<Message>>> {
         super::authorise(ctx).await?;
         // Another tenant's chat id is NOT_FOUND at subscribe time, not silence.
         chats::get(super::CtxExt::scope(ctx)?, chat_id).await?;

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use async_graphql::dataloader::{DataLoader, Loader};
 use sea_orm::{sea_query::ValueType, EntityTrait, ModelTrait};
+use service::pagination::Window;
 use service::query::{self, Skip};
 use service::Scope;
 use uuid::Uuid;
@@ -21,12 +22,21 @@ pub struct Id {
     pub skip: Skip,
 }
 
-/// A foreign-key lookup: rows of `E` whose column `column` equals `value`, without `skip`.
+/// A foreign-key lookup: the page `window` of rows of `E` whose column `column` equals `value`,
+/// without `skip`.
 #[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
 pub struct Key {
     pub column: &'static str,
     pub value: Uuid,
     pub skip: Skip,
+    pub window: Window,
+}
+
+/// One parent's page of children, and how many children it has in all.
+#[derive(Clone)]
+pub struct Children<M> {
+    pub rows: Vec<M>,
+    pub total: u64,
 }
 
 fn uuid_of<E: EntityTrait>(model: &E::Model, column: &str) -> Option<Uuid> {
@@ -62,19 +72,18 @@ where
 impl<E> Loader<Key> for ByKey<E>
 where
     E: EntityTrait + Send + Sync,
-    E::Model: Send + Sync,
+    E::Model: Send + Sync + Clone,
 {
-    type Value = Vec<E::Model>;
+    type Value = Children<E::Model>;
     type Error = async_graphql::Error;
 
-    async fn load(&self, keys: &[Key]) -> Result<HashMap<Key, Vec<E::Model>>, Self::Error> {
-        // Every requested key gets an entry, so "no children" is an empty list, not a miss.
-        let mut out: HashMap<Key, Vec<E::Model>> = keys.iter().map(|k| (*k, Vec::new())).collect();
-        for ((column, skip), values) in group(keys, |k| ((k.column, k.skip), k.value)) {
-            for row in query::by_column::<E>(&self.0, column, &values, skip).await? {
-                if let Some(value) = uuid_of::<E>(&row, column) {
-                    out.entry(Key { column, value, skip }).or_default().push(row);
-                }
+    async fn load(&self, keys: &[Key]) -> Result<HashMap<Key, Children<E::Model>>, Self::Error> {
+        // Every requested key gets an entry, so "no children" is an empty page, not a miss.
+        let mut out: HashMap<Key, Children<E::Model>> =
+            keys.iter().map(|k| (*k, Children { rows: Vec::new(), total: 0 })).collect();
+        for ((column, skip, window), values) in group(keys, |k| ((k.column, k.skip, k.window), k.value)) {
+            for (value, (rows, total)) in query::page_by_column::<E>(&self.0, column, &values, skip, &window).await? {
+                out.insert(Key { column, value, skip, window }, Children { rows, total });
             }
         }
         Ok(out)
@@ -134,14 +143,22 @@ impl Loaders {
         self.get::<ById<E>, Id>(|s| ById(s, PhantomData)).load_one(Id { id, skip }).await
     }
 
-    /// The rows of `E` whose `column` is `value` (children of a parent), batched likewise.
-    pub async fn many<E>(&self, column: &'static str, value: Uuid, skip: Skip) -> async_graphql::Result<Vec<E::Model>>
+    /// The page `window` of the rows of `E` whose `column` is `value` (children of a parent),
+    /// batched likewise: one statement for every parent of the level.
+    pub async fn many<E>(
+        &self,
+        column: &'static str,
+        value: Uuid,
+        skip: Skip,
+        window: Window,
+    ) -> async_graphql::Result<Children<E::Model>>
     where
         E: EntityTrait + Send + Sync,
-        E::Model: Send + Sync,
+        E::Model: Send + Sync + Clone,
     {
-        let rows = self.get::<ByKey<E>, Key>(|s| ByKey(s, PhantomData)).load_one(Key { column, value, skip }).await?;
-        Ok(rows.unwrap_or_default())
+        let key = Key { column, value, skip, window };
+        let page = self.get::<ByKey<E>, Key>(|s| ByKey(s, PhantomData)).load_one(key).await?;
+        Ok(page.unwrap_or(Children { rows: Vec::new(), total: 0 }))
     }
 }
 

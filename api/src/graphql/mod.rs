@@ -298,22 +298,27 @@ where
     E::Model: Send + Sync,
     T: From<E::Model> + async_graphql::OutputType,
 {
-    let rows = ctx.loaders()?.many::<E>(column, id, unread::<E>(ctx, true)).await?;
-    let page = service::Page::from_loaded(rows, &connection::page_args(ctx, first, after, last, before))?;
-    Ok(connection::connection(page, T::from))
+    let window = connection::page_args(ctx, first, after, last, before).window()?;
+    let children = ctx.loaders()?.many::<E>(column, id, unread::<E>(ctx, true), window).await?;
+    let (offset, _) = window.resolve(Some(children.total));
+    Ok(connection::connection(service::Page::new(children.rows, offset, false, Some(children.total)), T::from))
 }
 
 /// Change events of one entity table, for the caller's tenant only, each turned into a payload
 /// by `load` (in a transaction of its own, ended before the next event). When events may have
 /// been missed (the LISTEN connection came back, or this subscriber fell behind), `load` gets a
 /// resync event for `resync_id` instead, so the subscriber receives the current state.
+///
+/// Each event first checks that the caller may still read the tenant (the membership check of
+/// every transaction): a removed member or a suspended one gets one FORBIDDEN error, and the
+/// subscription ends there instead of going on in silence.
 pub fn changes<T, F, Fut>(
     ctx: &Context<'_>,
     entity: &'static str,
     keep: impl Fn(&service::events::Event) -> bool + Send + Sync + 'static,
     resync_id: Option<uuid::Uuid>,
     load: F,
-) -> async_graphql::Result<impl Stream<Item = T>>
+) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<T>>>
 where
     T: Send + 'static,
     F: Fn(std::sync::Arc<service::Scope>, std::sync::Arc<service::events::Event>) -> Fut
@@ -338,7 +343,7 @@ where
             })
         })
     };
-    Ok(BroadcastStream::new(rx).filter_map(move |event| {
+    let events = BroadcastStream::new(rx).filter_map(move |event| {
         let (scope, load) = (scope.clone(), load.clone());
         let event = match event {
             Ok(e) if e.resync => resync(),
@@ -348,10 +353,27 @@ where
         };
         async move {
             let event = event?;
+            if let Err(e) = scope.tx().await.map(drop) {
+                let _ = scope.finish(false).await;
+                return match e.code() {
+                    "FORBIDDEN" | "UNAUTHENTICATED" => Some(Err(e.into())),
+                    // The database is away: this event is lost, and a resync follows its return.
+                    _ => None,
+                };
+            }
             let out = load(scope.clone(), event).await;
             let _ = scope.finish(false).await;
-            out
+            out.map(Ok)
         }
+    });
+    // Nothing after a refusal: the stream ends at once, and the client gets `complete`.
+    Ok(futures_util::stream::unfold((Box::pin(events), false), |(mut events, ended)| async move {
+        if ended {
+            return None;
+        }
+        let item = events.next().await?;
+        let ended = item.is_err();
+        Some((item, (events, ended)))
     }))
 }
 
@@ -444,6 +466,7 @@ impl Guarded {
         request_id: uuid::Uuid,
     ) -> async_graphql::Response {
         let loaders = Loaders::new(scope.clone(), true);
+        let operation = request.operation_name.clone();
         let mut response = self.schema.execute(request.data(scope.clone()).data(loaders)).await;
         let ok = response.errors.is_empty();
         if let Err(e) = scope.finish(ok).await {
@@ -451,6 +474,9 @@ impl Guarded {
             if ok {
                 response = async_graphql::Response::from_errors(vec![coded("internal error", "INTERNAL")]);
             }
+        }
+        if !ok {
+            audit_refusals(&scope, &response, operation.as_deref(), request_id).await;
         }
         for error in &mut response.errors {
             let code = error.extensions.as_ref().and_then(|x| x.get("code"));
@@ -463,6 +489,37 @@ impl Guarded {
             rolled_back(&mut response);
         }
         coded_errors(response)
+    }
+}
+
+/// FORBIDDEN answers to a signed-in caller who named a tenant, recorded in that tenant's audit log
+/// after the transaction ended (the rollback would have taken the row along). A failure to
+/// record is logged, never the caller's problem.
+async fn audit_refusals(
+    scope: &Scope,
+    response: &async_graphql::Response,
+    operation: Option<&str>,
+    request_id: uuid::Uuid,
+) {
+    let principal = scope.principal();
+    let (Some(user), Some(tenant)) = (principal.user_id, principal.tenant_id) else { return };
+    let forbidden = async_graphql::Value::from("FORBIDDEN");
+    let refused: Vec<&ServerError> = response
+        .errors
+        .iter()
+        .filter(|e| e.extensions.as_ref().and_then(|x| x.get("code")) == Some(&forbidden))
+        .collect();
+    let Some(first) = refused.first() else { return };
+    let paths: Vec<serde_json::Value> =
+        refused.iter().map(|e| serde_json::to_value(&e.path).unwrap_or_default()).collect();
+    let meta = serde_json::json!({
+        "code": "FORBIDDEN",
+        "operation": operation,
+        "paths": paths,
+        "requestId": request_id.to_string(),
+    });
+    if let Err(e) = service::governance::record_refusal(scope.connection(), tenant, user, &first.message, meta).await {
+        tracing::warn!(%request_id, error = ?e, "could not audit a refusal");
     }
 }
 
@@ -507,6 +564,30 @@ fn rolled_back(response: &mut async_graphql::Response) {
 pub struct Session {
     pub db: sea_orm::DatabaseConnection,
     pub principal: service::Principal,
+    /// Subscriptions running on the socket, at most `max_subscriptions`.
+    subscriptions: Arc<std::sync::atomic::AtomicUsize>,
+    max_subscriptions: usize,
+}
+
+impl Session {
+    pub fn new(db: sea_orm::DatabaseConnection, principal: service::Principal, max_subscriptions: usize) -> Self {
+        Self { db, principal, subscriptions: Default::default(), max_subscriptions }
+    }
+
+    /// A place for one more subscription, held until its stream is dropped; None when full.
+    fn subscription_slot(&self) -> Option<SubscriptionSlot> {
+        use std::sync::atomic::Ordering::SeqCst;
+        let taken = self.subscriptions.fetch_update(SeqCst, SeqCst, |n| (n < self.max_subscriptions).then_some(n + 1));
+        taken.is_ok().then(|| SubscriptionSlot(self.subscriptions.clone()))
+    }
+}
+
+struct SubscriptionSlot(Arc<std::sync::atomic::AtomicUsize>);
+
+impl Drop for SubscriptionSlot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
 }
 
 impl async_graphql::Executor for Guarded {
@@ -544,7 +625,26 @@ impl async_graphql::Executor for Guarded {
                 })
                 .boxed()
             }
-            _ => self.schema.execute_stream_with_session_data(request, session),
+            Some(socket) => match socket.subscription_slot() {
+                // The slot lives as long as the stream: a completed or stopped one frees it.
+                Some(slot) => self
+                    .schema
+                    .execute_stream_with_session_data(request, session.clone())
+                    .map(move |response| {
+                        let _held = &slot;
+                        response
+                    })
+                    .boxed(),
+                None => {
+                    let msg = format!(
+                        "this WebSocket runs {} subscriptions already (ATLAS_WS_MAX_SUBSCRIPTIONS); stop one first",
+                        socket.max_subscriptions
+                    );
+                    let response = async_graphql::Response::from_errors(vec![coded(msg, "LIMIT_EXCEEDED")]);
+                    futures_util::stream::once(async move { response }).boxed()
+                }
+            },
+            None => self.schema.execute_stream_with_session_data(request, session),
         }
     }
 }

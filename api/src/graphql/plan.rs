@@ -23,6 +23,7 @@ use entity::sea_orm_active_enums::*;
 use futures_util::future::BoxFuture;
 use sea_orm::prelude::Decimal;
 use sea_orm::{EntityTrait, QueryResult, TryGetError, TryGetable};
+use service::pagination::Window;
 use service::query;
 use service::{Page, PageArgs, Scope};
 // Keyed by our own ids, not by text a caller chooses: a fast hash over SipHash is safe here.
@@ -286,6 +287,34 @@ impl<T> Shape<T> {
             cells.push((column.decode)(row, base + i)?);
         }
         Ok((join, Row { keys, cells }))
+    }
+
+    /// Each parent's page of the rows of `E` whose `join` column holds one of `keys`, cut in SQL,
+    /// with the parent's total of children.
+    async fn load_pages<E: EntityTrait>(
+        &self,
+        scope: &Scope,
+        join: &str,
+        keys: &[Uuid],
+        window: &Window,
+    ) -> async_graphql::Result<std::collections::HashMap<Uuid, (Vec<Row>, u64)>> {
+        if keys.is_empty() {
+            return Ok(Default::default());
+        }
+        let pages = query::rows_page_by_column::<E>(scope, join, keys, &self.columns(join), window).await?;
+        let mut out = std::collections::HashMap::with_capacity(pages.len());
+        for (parent, (rows, total)) in pages {
+            let rows = rows
+                .iter()
+                .map(|row| {
+                    self.decode(row)
+                        .map(|(_, row)| row)
+                        .map_err(|e| service::ServiceError::from(sea_orm::DbErr::from(e)).into())
+                })
+                .collect::<async_graphql::Result<Vec<Row>>>()?;
+            out.insert(parent, (rows, total));
+        }
+        Ok(out)
     }
 
     /// The rows of `E` whose `join` column holds one of `keys`, each as its join value and a row.
@@ -698,16 +727,13 @@ where
     ) -> BoxFuture<'a, async_graphql::Result<Vec<Value>>> {
         Box::pin(async move {
             let (unique, index) = distinct(&keys);
-            let rows = self.conn.shape.load::<E>(scope, self.column, &unique).await?;
-            let mut children: Vec<Vec<Row>> = (0..unique.len()).map(|_| Vec::new()).collect();
-            for (parent, row) in rows {
-                if let Some(i) = parent.and_then(|key| index.get(&key)) {
-                    children[*i].push(row);
-                }
-            }
-            let mut pages = Vec::with_capacity(children.len());
-            for rows in children {
-                pages.push(Page::from_loaded(rows, &self.args)?);
+            let window = self.args.window()?;
+            let mut loaded = self.conn.shape.load_pages::<E>(scope, self.column, &unique, &window).await?;
+            let mut pages = Vec::with_capacity(unique.len());
+            for parent in &unique {
+                let (rows, total) = loaded.remove(parent).unwrap_or_default();
+                let (offset, _) = window.resolve(Some(total));
+                pages.push(Page::new(rows, offset, false, Some(total)));
             }
             let values = self.conn.run(scope, pages).await?;
             Ok(hand_out(keys.iter().map(|key| key.and_then(|key| index.get(&key).copied())).collect(), values))

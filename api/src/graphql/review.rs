@@ -214,7 +214,7 @@ impl ReviewSubscription {
         &self,
         ctx: &Context<'_>,
         id: Uuid,
-    ) -> Result<impl futures_util::Stream<Item = IngestJobEvent>> {
+    ) -> Result<impl futures_util::Stream<Item = Result<IngestJobEvent>>> {
         super::authorise(ctx).await?;
         super::changes(
             ctx,

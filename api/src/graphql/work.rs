@@ -411,7 +411,7 @@ impl WorkSubscription {
         ctx: &Context<'_>,
         project_id: Option<Uuid>,
         id: Option<Uuid>,
-    ) -> Result<impl Stream<Item = TaskEvent>> {
+    ) -> Result<impl Stream<Item = Result<TaskEvent>>> {
         authorise(ctx).await?;
         let keep = move |e: &service::events::Event| {
             id.is_none_or(|want| want == e.id) && project_id.is_none_or(|p| Some(p) == e.parent_id)
@@ -426,7 +426,7 @@ impl WorkSubscription {
     }
 
     /// One job's status and progress as workers move it along (from any process or host).
-    async fn job_updated(&self, ctx: &Context<'_>, id: Uuid) -> Result<impl Stream<Item = JobEvent>> {
+    async fn job_updated(&self, ctx: &Context<'_>, id: Uuid) -> Result<impl Stream<Item = Result<JobEvent>>> {
         authorise(ctx).await?;
         changes(
             ctx,
@@ -447,7 +447,7 @@ impl WorkSubscription {
         ctx: &Context<'_>,
         task_id: Uuid,
         #[graphql(default = 1)] from_seq: i64,
-    ) -> Result<impl Stream<Item = TaskOutput>> {
+    ) -> Result<impl Stream<Item = Result<TaskOutput>>> {
         authorise(ctx).await?;
         // Listen first, then replay what is already written: nothing falls in between, and the
         // sequence numbers drop what arrives twice. After missed events, re-read from the last seen.
@@ -473,19 +473,31 @@ impl WorkSubscription {
         let scope = ctx.scope()?;
         let backlog = service::work::task_output_since(scope, task_id, from_seq).await?;
         scope.finish(false).await?;
-        Ok(futures_util::stream::iter(vec![backlog]).chain(live).flat_map(futures_util::stream::iter).filter_map(
-            move |chunk| {
-                let next = (chunk.seq > last.load(std::sync::atomic::Ordering::Relaxed)).then(|| {
+        let chunks = futures_util::stream::iter(vec![Ok(backlog)]).chain(live).flat_map(|batch| {
+            let items: Vec<Result<_>> = match batch {
+                Ok(chunks) => chunks.into_iter().map(Ok).collect(),
+                Err(e) => vec![Err(e)],
+            };
+            futures_util::stream::iter(items)
+        });
+        Ok(chunks.filter_map(move |chunk| {
+            let next = match chunk {
+                Ok(chunk) => (chunk.seq > last.load(std::sync::atomic::Ordering::Relaxed)).then(|| {
                     last.store(chunk.seq, std::sync::atomic::Ordering::Relaxed);
-                    TaskOutput::from(chunk)
-                });
-                async move { next }
-            },
-        ))
+                    Ok(TaskOutput::from(chunk))
+                }),
+                Err(e) => Some(Err(e)),
+            };
+            async move { next }
+        }))
     }
 
     /// One execution as it runs: status, tokens, cost, duration.
-    async fn execution_updated(&self, ctx: &Context<'_>, id: Uuid) -> Result<impl Stream<Item = ExecutionEvent>> {
+    async fn execution_updated(
+        &self,
+        ctx: &Context<'_>,
+        id: Uuid,
+    ) -> Result<impl Stream<Item = Result<ExecutionEvent>>> {
         authorise(ctx).await?;
         changes(
             ctx,
@@ -505,7 +517,7 @@ impl WorkSubscription {
         ctx: &Context<'_>,
         job_types: Option<Vec<String>>,
         statuses: Option<Vec<JobStatus>>,
-    ) -> Result<impl Stream<Item = JobEvent>> {
+    ) -> Result<impl Stream<Item = Result<JobEvent>>> {
         authorise(ctx).await?;
         changes(
             ctx,

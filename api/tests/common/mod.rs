@@ -33,6 +33,9 @@ fn env_or(name: &str, default: &str) -> String {
     std::env::var(name).ok().filter(|v| !v.is_empty()).unwrap_or_else(|| default.to_string())
 }
 
+/// The test servers' `ATLAS_METRICS_TOKEN`.
+pub const METRICS_TOKEN: &str = "test-metrics-token";
+
 pub fn test_config() -> Config {
     let mut config = Config::development_from_env().expect("config");
     config.database_url = env_or("TEST_DATABASE_URL", "postgres://atlas_app:atlas_app_dev@127.0.0.1:54329/atlas_test");
@@ -42,6 +45,7 @@ pub fn test_config() -> Config {
     config.db_pool_size = 5;
     config.workers = 1;
     config.jwt_secret = "test-secret".into();
+    config.metrics_token = Some(METRICS_TOKEN.into());
     // Deterministic and instant; the tests of the local model ask for it (`with_local_model`).
     config.embedding.provider = service::embedding::Provider::Hashing;
     config
@@ -77,7 +81,7 @@ impl TestApp {
         Self {
             base: format!("http://{addr}"),
             client: reqwest::Client::new(),
-            keys: Keys::new(&config.jwt_secret),
+            keys: Keys::with_rules(&config.jwt_secret, config.token_rules.clone()),
             config,
         }
     }
@@ -182,18 +186,19 @@ impl TestApp {
         resp.json().await.expect("json body")
     }
 
+    /// This server's Prometheus text, fetched with the metrics token.
+    pub async fn metrics(&self) -> String {
+        let resp =
+            self.client.get(format!("{}/metrics", self.base)).bearer_auth(METRICS_TOKEN).send().await.expect("metrics");
+        assert_eq!(resp.status().as_u16(), 200, "metrics");
+        resp.text().await.expect("body")
+    }
+
     /// SQL statements this server has sent so far, read from its Prometheus endpoint.
     pub async fn statements(&self) -> u64 {
-        let text = self
-            .client
-            .get(format!("{}/metrics", self.base))
-            .send()
+        self.metrics()
             .await
-            .expect("metrics")
-            .text()
-            .await
-            .expect("body");
-        text.lines()
+            .lines()
             .find_map(|l| l.strip_prefix("atlas_db_statements_total "))
             .and_then(|v| v.trim().parse().ok())
             .expect("atlas_db_statements_total")

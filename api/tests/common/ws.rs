@@ -36,10 +36,12 @@ pub async fn send(ws: &mut Ws, v: Value) {
     ws.send(Message::Text(v.to_string().into())).await.unwrap();
 }
 
-/// The next JSON message, skipping keep-alives; None when the socket closes or nothing comes in time.
+/// The next JSON message, skipping keep-alives; None when nothing but keep-alives comes within
+/// `wait` (the server's pings do not extend it), or the socket ends without a close frame.
 pub async fn next(ws: &mut Ws, wait: Duration) -> Option<Value> {
+    let deadline = tokio::time::Instant::now() + wait;
     loop {
-        match tokio::time::timeout(wait, ws.next()).await {
+        match tokio::time::timeout_at(deadline, ws.next()).await {
             Ok(Some(Ok(Message::Text(t)))) => {
                 let v: Value = serde_json::from_str(&t).unwrap();
                 if v["type"] == "ka" || v["type"] == "ping" || v["type"] == "pong" {
