@@ -15,6 +15,12 @@ pub struct Config {
     /// `atlas_worker` by default, `database_url` in development when only that is set, and
     /// required outside development.
     pub worker_database_url: Option<String>,
+    /// `ATLAS_DB_PREPARED_STATEMENTS`: on for a direct connection; off (or `?pgbouncer=true` in
+    /// `DATABASE_URL`) behind a transaction-mode pooler (see `service::pool`).
+    pub prepared_statements: bool,
+    /// The session that LISTENs for change events and job wake-ups (`ATLAS_LISTEN_URL`): it must
+    /// be a direct connection, so behind a pooler it defaults to `DIRECT_URL`.
+    pub listen_url: String,
     pub bind: String,
     pub jwt_secret: String,
     /// What tokens must say besides their signature (`ATLAS_JWT_AUDIENCE`, `ATLAS_JWT_ISSUER`) and
@@ -112,8 +118,16 @@ impl Config {
             Some(_) if development => Some(database_url.clone()),
             Some(_) => None,
         });
+        let behind_pooler = service::pool::strip_pgbouncer(&database_url).1;
+        let prepared_statements = parsed("ATLAS_DB_PREPARED_STATEMENTS", !behind_pooler)?;
+        let listen_url = var("ATLAS_LISTEN_URL").unwrap_or_else(|| {
+            let url = if prepared_statements { &database_url } else { &direct_url };
+            service::pool::strip_pgbouncer(url).0
+        });
         Ok(Self {
             development,
+            prepared_statements,
+            listen_url,
             worker_database_url,
             database_url,
             direct_url,
@@ -147,6 +161,11 @@ impl Config {
             serve_worker: parsed("ATLAS_SERVE_WORKER", true)?,
             embedding: service::embedding::EmbeddingConfig::from_env()?,
         })
+    }
+
+    /// The pool settings for `database_url` (and the workers' URL).
+    pub fn pool(&self, max_connections: u32) -> service::pool::PoolOptions {
+        service::pool::PoolOptions { max_connections, min_connections: 1, pooled: !self.prepared_statements }
     }
 
     /// Where workers connect, or why there is nowhere.

@@ -249,7 +249,7 @@ async fn run_worker(
 ) -> Result<(), String> {
     service::secrets::configure(&config.secret_key);
     let url = config.worker_url()?.to_string();
-    let db = Database::connect(url.as_str())
+    let db = service::pool::connect(&url, &config.pool(opts.concurrency as u32 + 2))
         .await
         .map_err(|e| format!("cannot connect to ATLAS_WORKER_DATABASE_URL: {e}"))?;
     service::tenancy::check_app_role(&db).await.map_err(|e| format!("ATLAS_WORKER_DATABASE_URL: {e}"))?;
@@ -260,7 +260,10 @@ async fn run_worker(
         None => config.embedding.build()?,
     };
     let registry = service::job_handlers(storage, embedder, service::work::execution::LlmConfig::from_env());
-    service::queue::run_worker(db, url, registry, opts, stopped).await.map_err(svc)
+    // Wake-ups need a session of their own: the listen URL (direct behind a pooler), else the workers'.
+    let listen =
+        if config.prepared_statements { service::pool::strip_pgbouncer(&url).0 } else { config.listen_url.clone() };
+    service::queue::run_worker(db, listen, registry, opts, stopped).await.map_err(svc)
 }
 
 fn hostname() -> String {
@@ -330,7 +333,7 @@ const DEMO_SLUG: &str = "demo";
 /// Seeds through the service layer as the demo user would, so the demo data obeys every rule.
 async fn seed_demo(config: &Config) -> Result<(), String> {
     let owner = owner_db(config).await?;
-    let app = Database::connect(config.database_url.as_str())
+    let app = service::pool::connect(&config.database_url, &config.pool(4))
         .await
         .map_err(|e| format!("cannot connect to DATABASE_URL: {e}"))?;
     let user_id = match resolve_user(&owner, DEMO_EMAIL).await {

@@ -2,14 +2,13 @@
 //! runs subscriptions over `graphql-transport-ws` or legacy `graphql-ws`), health and metrics.
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
-use std::time::Duration;
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use async_graphql::http::MultipartOptions;
 use async_graphql::ServerError;
 use futures_util::StreamExt;
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection};
+use sea_orm::{ConnectionTrait, DatabaseConnection};
 use service::{Scope, ServiceError};
 use tracing::Instrument;
 use uuid::Uuid;
@@ -37,13 +36,9 @@ pub struct AppState {
 
 /// The app role's pool, counting every statement for `/metrics` (and the N+1 tests).
 pub async fn connect(config: &Config, metrics: Arc<Metrics>) -> Result<DatabaseConnection, String> {
-    let mut opt = ConnectOptions::new(config.database_url.clone());
-    opt.max_connections(config.db_pool_size)
-        .min_connections(1)
-        .connect_timeout(Duration::from_secs(5))
-        .acquire_timeout(Duration::from_secs(10))
-        .sqlx_logging(false);
-    let mut db = Database::connect(opt).await.map_err(|e| format!("cannot connect to DATABASE_URL: {e}"))?;
+    let mut db = service::pool::connect(&config.database_url, &config.pool(config.db_pool_size))
+        .await
+        .map_err(|e| format!("cannot connect to DATABASE_URL: {e}"))?;
     db.set_metric_callback(move |info| {
         metrics.db_statements.fetch_add(1, Relaxed);
         metrics.db_statement_micros.fetch_add(info.elapsed.as_micros() as u64, Relaxed);
@@ -59,8 +54,8 @@ pub async fn state(config: Config) -> Result<AppState, String> {
     let metrics = Arc::new(Metrics::default());
     let db = connect(&config, metrics.clone()).await?;
     service::tenancy::check_app_role(&db).await.map_err(|e| format!("DATABASE_URL: {e}"))?;
-    let sep = if config.database_url.contains('?') { '&' } else { '?' };
-    let listen_url = format!("{}{sep}application_name={}-events", config.database_url, config.application_name);
+    let sep = if config.listen_url.contains('?') { '&' } else { '?' };
+    let listen_url = format!("{}{sep}application_name={}-events", config.listen_url, config.application_name);
     let events = EventHub::spawn(listen_url, metrics.clone()).await;
     let storage = Arc::new(service::storage::Storage::open(&config.storage_url)?);
     let embedder = config.embedding.build()?;

@@ -58,6 +58,7 @@ async fn mutations_are_audited_and_the_log_is_append_only() {
     // The app role may not update or delete audit rows (no privilege), even in its tenant.
     let db = app.app_db().await;
     let tx = db.begin().await.unwrap();
+    service::pool::prepare_transaction(&tx).await.unwrap();
     tx.execute_raw(Statement::from_sql_and_values(
         DbBackend::Postgres,
         "SELECT atlas_begin($1, $2)",

@@ -107,6 +107,7 @@ async fn row_level_security_holds_without_the_service_filter() {
     // As the app role, with tenant B set, a query that names A explicitly sees nothing of A.
     let db = app.app_db().await;
     let tx = db.begin().await.unwrap();
+    service::pool::prepare_transaction(&tx).await.unwrap();
     tx.execute_raw(Statement::from_sql_and_values(
         DbBackend::Postgres,
         "SELECT atlas_begin($1, $2)",
@@ -145,11 +146,11 @@ async fn row_level_security_holds_without_the_service_filter() {
     tx.rollback().await.unwrap();
 
     // Without any tenant set, the app role sees no tenant rows at all.
-    let row = db
-        .query_one_raw(Statement::from_string(DbBackend::Postgres, "SELECT count(*) AS n FROM projects".to_string()))
-        .await
-        .unwrap()
-        .unwrap();
+    let row =
+        service::pool::one(&db, Statement::from_string(DbBackend::Postgres, "SELECT count(*) AS n FROM projects"))
+            .await
+            .unwrap()
+            .unwrap();
     assert_eq!(row.try_get::<i64>("", "n").unwrap(), 0);
 
     // Even the owner, who bypasses row-level security, cannot point B's task at A's project.

@@ -463,6 +463,7 @@ async fn the_app_role_cannot_claim_shadow_or_ask_about_other_tenants() {
     assert!(temp.is_err_and(|e| e.to_string().contains("permission denied")), "the app role made a temp table");
     // Scoped to the attacker's tenant, the functions say nothing of the victim's file.
     let tx = sea_orm::TransactionTrait::begin(&db).await.unwrap();
+    service::pool::prepare_transaction(&tx).await.unwrap();
     let asked = one(
         &tx,
         "SELECT atlas_begin($1, $2) IS NOT NULL AS member, atlas_file_exists($3, $4) AS e, \
@@ -782,6 +783,9 @@ async fn refusals_and_changed_fields_are_audited() {
     assert!(!update.to_string().contains("top secret"), "values stay out of the log: {update}");
 }
 
+/// What a window of a parent's children should answer: its titles, hasNextPage, hasPreviousPage.
+type Expect = dyn Fn(&[String]) -> (Vec<String>, bool, bool);
+
 /// Item 8: a to-many level fetches only each parent's page, cut in SQL, with the parent's total;
 /// both answering paths (the planner, and the resolvers when a selection holds an aggregate such
 /// as `usage`) give the same pages, cursors and flags for every window: first, after, last, before.
@@ -793,7 +797,12 @@ async fn to_many_pages_are_each_parents_own() {
     let mut expected: Vec<(String, Vec<String>)> = vec![];
     for (name, n) in [("A many", 25), ("B two", 2), ("C none", 0)] {
         let res = app
-            .gql(&user, Some(t), "mutation($n: String!) { createProject(input: { name: $n }) { id } }", json!({ "n": name }))
+            .gql(
+                &user,
+                Some(t),
+                "mutation($n: String!) { createProject(input: { name: $n }) { id } }",
+                json!({ "n": name }),
+            )
             .await;
         let project = id(data(&res, "createProject.id"));
         let mut titles = vec![];
@@ -844,11 +853,13 @@ async fn to_many_pages_are_each_parents_own() {
     // A cursor is an offset within each parent's children: the second page starts after 3.
     let first = app.gql(&user, Some(t), &page("first: 3", ""), json!({})).await;
     let cursor = data(&first, "projects.nodes")[0]["tasks"]["edges"][2]["cursor"].as_str().expect("cursor").to_string();
-    let windows: Vec<(String, Box<dyn Fn(&[String]) -> (Vec<String>, bool, bool)>)> = vec![
+    let windows: Vec<(String, Box<Expect>)> = vec![
         ("first: 3".into(), Box::new(|all: &[String]| (all.iter().take(3).cloned().collect(), all.len() > 3, false))),
         (
             format!("first: 4, after: \"{cursor}\""),
-            Box::new(|all: &[String]| (all.iter().skip(3).take(4).cloned().collect(), all.len() > 7, !all.is_empty() && all.len() > 3)),
+            Box::new(|all: &[String]| {
+                (all.iter().skip(3).take(4).cloned().collect(), all.len() > 7, !all.is_empty() && all.len() > 3)
+            }),
         ),
         (
             "last: 2".into(),

@@ -292,7 +292,8 @@ async fn after_the_listen_connection_drops_subscribers_get_the_current_state() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     // End this server's LISTEN session (as the same role), then change the job while nobody
     // listens: that notification is lost, and only the resync after reconnecting can tell.
-    let app_db = app.app_db().await;
+    // As the LISTEN session's own role (the app role, or the owner behind a pooler).
+    let app_db = sea_orm::Database::connect(app.config.listen_url.as_str()).await.expect("listen role");
     let name = format!("{}-events", app.config.application_name);
     let killed = app_db
         .query_one_raw(Statement::from_sql_and_values(

@@ -38,14 +38,16 @@ pub async fn record_refusal(
     message: &str,
     meta: serde_json::Value,
 ) -> Result<bool> {
-    use sea_orm::{ConnectionTrait, DbBackend, Statement};
-    let row = db
-        .query_one_raw(Statement::from_sql_and_values(
+    use sea_orm::{DbBackend, Statement};
+    let row = crate::pool::one(
+        db,
+        Statement::from_sql_and_values(
             DbBackend::Postgres,
             "SELECT atlas_audit_refusal($1, $2, $3, $4, $5) AS written",
             [Uuid::now_v7().into(), tenant.into(), user.into(), message.into(), meta.into()],
-        ))
-        .await?;
+        ),
+    )
+    .await?;
     Ok(match row {
         Some(row) => row.try_get::<bool>("", "written")?,
         None => false,

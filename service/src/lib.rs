@@ -12,6 +12,7 @@ pub mod governance;
 pub mod knowledge;
 pub mod ops;
 pub mod pagination;
+pub mod pool;
 pub mod query;
 pub mod queue;
 pub mod review;

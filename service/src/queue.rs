@@ -289,28 +289,32 @@ pub async fn claim(
         ),
         None => Value::Array(sea_orm::sea_query::ArrayType::String, None),
     };
-    let rows = db
-        .query_all_raw(Statement::from_sql_and_values(
+    let rows = crate::pool::all(
+        db,
+        Statement::from_sql_and_values(
             DbBackend::Postgres,
             "SELECT * FROM atlas_claim_jobs($1, $2, $3, $4)",
             [worker.into(), (limit as i32).into(), (lease.as_millis() as i32).into(), types],
-        ))
-        .await?;
+        ),
+    )
+    .await?;
     Ok(rows.iter().map(|r| jobs::Model::from_query_result(r, "")).collect::<std::result::Result<_, _>>()?)
 }
 
 /// Whether this connection's role may claim jobs (holds `atlas_queue`): a worker started with the
 /// server's role would otherwise only log permission errors forever.
 pub async fn check_can_claim(db: &DatabaseConnection) -> std::result::Result<(), String> {
-    let row = db
-        .query_one_raw(Statement::from_string(
+    let row = crate::pool::one(
+        db,
+        Statement::from_string(
             DbBackend::Postgres,
             "SELECT current_user::text AS name, \
                has_function_privilege('atlas_claim_jobs(text, integer, integer, text[])', 'EXECUTE') AS ok",
-        ))
-        .await
-        .map_err(|e| format!("cannot check the role's privileges: {e}"))?
-        .ok_or("cannot check the role's privileges")?;
+        ),
+    )
+    .await
+    .map_err(|e| format!("cannot check the role's privileges: {e}"))?
+    .ok_or("cannot check the role's privileges")?;
     let ok: bool = row.try_get("", "ok").map_err(|e| e.to_string())?;
     if ok {
         return Ok(());
@@ -382,8 +386,9 @@ pub async fn finish(
     let result_status = if matches!(outcome, Outcome::Succeeded) { JobStatus::Succeeded } else { JobStatus::Failed };
     // One call, its own transaction: the job's state and its result row, or nothing when the
     // lease is no longer ours (`atlas_finish_job`, in the job's tenant).
-    let row = db
-        .query_one_raw(Statement::from_sql_and_values(
+    let row = crate::pool::one(
+        db,
+        Statement::from_sql_and_values(
             DbBackend::Postgres,
             "SELECT atlas_finish_job($1, $2, $3, $4::job_status, $5, $6, $7, $8, $9, $10::job_status, $11) AS ok",
             [
@@ -399,8 +404,9 @@ pub async fn finish(
                 Value::String(Some(status_name(result_status).into())),
                 duration_ms.into(),
             ],
-        ))
-        .await?;
+        ),
+    )
+    .await?;
     let recorded = match row {
         Some(row) => row.try_get::<bool>("", "ok")?,
         None => false,

@@ -87,6 +87,7 @@ impl Scope {
         let mut state = self.state.lock().await;
         if let TxState::NotStarted = *state {
             let tx = self.db.begin().await?;
+            crate::pool::prepare_transaction(&tx).await?;
             let row = tx
                 .query_one_raw(Statement::from_sql_and_values(
                     DbBackend::Postgres,

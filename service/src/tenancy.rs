@@ -419,18 +419,20 @@ async fn check_new_space(scope: &Scope, input: &mut spaces::Create) -> Result<()
 /// Such a role is usually `DIRECT_URL`'s owner reused as `DATABASE_URL`; every tenant's rows
 /// would then be one forgotten filter away.
 pub async fn check_app_role(db: &sea_orm::DatabaseConnection) -> std::result::Result<(), String> {
-    use sea_orm::{ConnectionTrait, DbBackend, Statement};
-    let row = db
-        .query_one_raw(Statement::from_string(
+    use sea_orm::{DbBackend, Statement};
+    let row = crate::pool::one(
+        db,
+        Statement::from_string(
             DbBackend::Postgres,
             "SELECT current_user::text AS name, r.rolsuper AS superuser, r.rolbypassrls AS bypass, \
                (SELECT count(*) FROM pg_tables t WHERE t.schemaname = 'public' \
                   AND pg_has_role(current_user, t.tableowner, 'USAGE'))::bigint AS owned \
              FROM pg_roles r WHERE r.rolname = current_user",
-        ))
-        .await
-        .map_err(|e| format!("cannot read the connection's role: {e}"))?
-        .ok_or("cannot read the connection's role")?;
+        ),
+    )
+    .await
+    .map_err(|e| format!("cannot read the connection's role: {e}"))?
+    .ok_or("cannot read the connection's role")?;
     let get = |e: sea_orm::DbErr| format!("cannot read the connection's role: {e}");
     let name: String = row.try_get("", "name").map_err(get)?;
     let superuser: bool = row.try_get("", "superuser").map_err(get)?;

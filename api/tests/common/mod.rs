@@ -11,7 +11,7 @@ use std::time::Duration;
 use api::auth::Keys;
 use api::config::Config;
 use api::server;
-use sea_orm::{ConnectionTrait, Database, DatabaseConnection, DbBackend, Statement};
+use sea_orm::{Database, DatabaseConnection, DbBackend, Statement};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
@@ -42,6 +42,12 @@ pub fn test_config() -> Config {
     config.direct_url = env_or("TEST_DIRECT_URL", "postgres://atlas_owner:atlas_owner_dev@127.0.0.1:54329/atlas_test");
     config.worker_database_url =
         Some(env_or("TEST_WORKER_DATABASE_URL", "postgres://atlas_worker:atlas_worker_dev@127.0.0.1:54329/atlas_test"));
+    // TEST_DATABASE_URL may go through the test PgBouncer (`?pgbouncer=true`, the second pass of
+    // scripts/test.sh): then LISTEN goes to the direct owner URL, as in production.
+    let pooled = service::pool::strip_pgbouncer(&config.database_url).1;
+    config.prepared_statements = !pooled;
+    config.listen_url =
+        service::pool::strip_pgbouncer(if pooled { &config.direct_url } else { &config.database_url }).0;
     config.db_pool_size = 5;
     config.workers = 1;
     config.jwt_secret = "test-secret".into();
@@ -212,12 +218,13 @@ impl TestApp {
 
     /// A raw connection as the app role, the server's own database user.
     pub async fn app_db(&self) -> DatabaseConnection {
-        Database::connect(self.config.database_url.as_str()).await.expect("app db")
+        service::pool::connect(&self.config.database_url, &self.config.pool(2)).await.expect("app db")
     }
 }
 
 pub async fn exec(db: &DatabaseConnection, sql: &str, values: Vec<sea_orm::Value>) -> Result<u64, sea_orm::DbErr> {
-    db.execute_raw(Statement::from_sql_and_values(DbBackend::Postgres, sql, values)).await.map(|r| r.rows_affected())
+    let statement = Statement::from_sql_and_values(DbBackend::Postgres, sql, values);
+    service::pool::execute(db, statement).await.map(|r| r.rows_affected())
 }
 
 /// The `extensions.code` of the first error, panicking with the response when there is none.
