@@ -8,9 +8,16 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 pg_port=${ATLAS_PG_PORT:-54329}
 port=${ATLAS_PGBOUNCER_PORT:-54349}
-dir="$root/.local/pgbouncer-$port"
-# PgBouncer refuses to run as root: as root, it runs as the cluster's user (scripts/db.sh).
+# PgBouncer refuses to run as root: as root, it runs as the cluster's user (scripts/db.sh), which
+# must reach its folder; a clone it cannot reach (under /root) gets one under /var/tmp, as db.sh does.
 as_pg() { if [[ $(id -u) -eq 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+dir="$root/.local/pgbouncer-$port"
+if [[ $(id -u) -eq 0 ]]; then
+  mkdir -p "$root/.local"
+  if ! runuser -u postgres -- test -x "$root/.local" 2>/dev/null; then
+    dir="/var/tmp/atlas-pgbouncer-$(printf '%s' "$root" | sha1sum | cut -c1-12)-$port"
+  fi
+fi
 answers() { python3 -c 'import socket, sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1)' "$port" 2>/dev/null; }
 
 case "${1:-start}" in
