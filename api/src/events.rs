@@ -1,5 +1,6 @@
 //! One `LISTEN` connection per server process, fanned out to every subscriber in the process.
 //! Events are published by `service::events::notify` inside write transactions.
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,6 +13,8 @@ use crate::metrics::Metrics;
 #[derive(Clone)]
 pub struct EventHub {
     tx: broadcast::Sender<Arc<Event>>,
+    /// Whether the LISTEN session is up now (`/health/ready`).
+    listening: Arc<AtomicBool>,
 }
 
 impl EventHub {
@@ -19,14 +22,16 @@ impl EventHub {
     /// is accepted before events can reach it; reconnects whenever the connection drops.
     pub async fn spawn(url: String, metrics: Arc<Metrics>) -> Self {
         let (tx, _) = broadcast::channel(4096);
-        let hub = Self { tx: tx.clone() };
+        let listening = Arc::new(AtomicBool::new(false));
+        let hub = Self { tx: tx.clone(), listening: listening.clone() };
         let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
         tokio::spawn(async move {
             let mut ready = Some(ready_tx);
             loop {
-                if let Err(e) = listen(&url, &tx, &metrics, &mut ready).await {
+                if let Err(e) = listen(&url, &tx, &metrics, &mut ready, &listening).await {
                     tracing::warn!(error = %e, "event listener lost its connection; reconnecting");
                 }
+                listening.store(false, Relaxed);
                 tokio::time::sleep(Duration::from_millis(500)).await;
             }
         });
@@ -39,6 +44,10 @@ impl EventHub {
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<Event>> {
         self.tx.subscribe()
     }
+
+    pub fn listening(&self) -> bool {
+        self.listening.load(Relaxed)
+    }
 }
 
 async fn listen(
@@ -46,9 +55,11 @@ async fn listen(
     tx: &broadcast::Sender<Arc<Event>>,
     metrics: &Metrics,
     ready: &mut Option<tokio::sync::oneshot::Sender<()>>,
+    listening: &AtomicBool,
 ) -> Result<(), sea_orm::sqlx::Error> {
     let mut listener = PgListener::connect(url).await?;
     listener.listen(CHANNEL).await?;
+    listening.store(true, Relaxed);
     match ready.take() {
         Some(first) => drop(first.send(())),
         // A reconnection: whatever was notified while nobody listened is lost, so subscribers

@@ -32,6 +32,7 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Open WebSockets per user on this process.
     pub sockets: crate::websocket::SocketCounts,
+    pub events: EventHub,
 }
 
 /// The app role's pool, counting every statement for `/metrics` (and the N+1 tests).
@@ -64,7 +65,7 @@ pub async fn state(config: Config) -> Result<AppState, String> {
             build_schema(
                 &config,
                 Some(Runtime {
-                    events,
+                    events: events.clone(),
                     storage: storage.clone(),
                     embedder: embedder.clone(),
                     metrics: metrics.clone(),
@@ -79,6 +80,7 @@ pub async fn state(config: Config) -> Result<AppState, String> {
         config: Arc::new(config),
         metrics,
         sockets: Default::default(),
+        events,
     })
 }
 
@@ -94,6 +96,7 @@ pub fn run(state: AppState, listener: std::net::TcpListener) -> std::io::Result<
             .route("/health", web::get().to(health))
             .route("/health/db", web::get().to(health_db))
             .route("/health/storage", web::get().to(health_storage))
+            .route("/health/ready", web::get().to(health_ready))
             .route("/files/{token}", web::get().to(download))
             .route("/metrics", web::get().to(metrics))
     })
@@ -101,6 +104,9 @@ pub fn run(state: AppState, listener: std::net::TcpListener) -> std::io::Result<
     .listen(listener)?
     .run())
 }
+
+/// What a 503 tells clients to wait before trying again.
+const RETRY_AFTER_SECS: u64 = 1;
 
 async fn health() -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({ "status": "ok" }))
@@ -113,6 +119,36 @@ async fn health_db(state: web::Data<AppState>) -> HttpResponse {
             tracing::error!(error = %e, "database health check failed");
             HttpResponse::ServiceUnavailable().json(serde_json::json!({ "status": "unavailable" }))
         }
+    }
+}
+
+/// For a load balancer: whether this process can serve, part by part (the database through its
+/// pool, the object store, the LISTEN session that carries subscriptions' events); 503 when any
+/// is not.
+async fn health_ready(state: web::Data<AppState>) -> HttpResponse {
+    let database =
+        match tokio::time::timeout(std::time::Duration::from_secs(2), state.db.execute_unprepared("SELECT 1")).await {
+            Ok(Ok(_)) => true,
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "readiness: the database does not answer");
+                false
+            }
+            Err(_) => false,
+        };
+    let storage =
+        matches!(tokio::time::timeout(std::time::Duration::from_secs(2), state.storage.check()).await, Ok(Ok(())));
+    let listener = state.events.listening();
+    let word = |ok: bool| if ok { "ok" } else { "unavailable" };
+    let body = serde_json::json!({
+        "status": word(database && storage && listener),
+        "database": word(database),
+        "storage": word(storage),
+        "listener": word(listener),
+    });
+    if database && storage && listener {
+        HttpResponse::Ok().json(body)
+    } else {
+        HttpResponse::ServiceUnavailable().insert_header((header::RETRY_AFTER, RETRY_AFTER_SECS.to_string())).json(body)
     }
 }
 
@@ -401,7 +437,13 @@ async fn execute(req: &HttpRequest, state: &AppState, request: async_graphql::Re
         Metrics::inc(&state.metrics.graphql_errors);
     }
     let graphql_response = wants_graphql_response(req);
-    let status = if graphql_response && response.data == async_graphql::Value::Null && !response.errors.is_empty() {
+    // The database or the store was away: a retryable 503, whatever the media type, so that load
+    // balancers and clients back off and try again.
+    let unavailable = async_graphql::Value::from("SERVICE_UNAVAILABLE");
+    let away = response.errors.iter().any(|e| e.extensions.as_ref().and_then(|x| x.get("code")) == Some(&unavailable));
+    let status = if away {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else if graphql_response && response.data == async_graphql::Value::Null && !response.errors.is_empty() {
         StatusCode::BAD_REQUEST
     } else {
         StatusCode::OK
@@ -420,6 +462,10 @@ async fn execute(req: &HttpRequest, state: &AppState, request: async_graphql::Re
         serde_json::to_vec(&response)
     };
     match body {
+        Ok(body) if away => HttpResponse::build(status)
+            .content_type(content_type)
+            .insert_header((header::RETRY_AFTER, RETRY_AFTER_SECS.to_string()))
+            .body(body),
         Ok(body) => HttpResponse::build(status).content_type(content_type).body(body),
         Err(e) => {
             tracing::error!(%request_id, error = %e, "could not serialise a response");

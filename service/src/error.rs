@@ -19,7 +19,8 @@ pub enum ServiceError {
     BadInput { field: Option<String>, message: String },
     /// The input clashes with existing data (a unique key, a state that forbids the change).
     Conflict { field: Option<String>, message: String },
-    /// A backing service (the object store, a model provider) did not answer; worth retrying later.
+    /// A backing service (the database, the object store, a model provider) did not answer; worth
+    /// retrying later (HTTP 503 with `Retry-After`).
     Unavailable(String),
     /// Anything else: logged with the request id, sent to the client as a bare "internal error".
     Internal(String),
@@ -43,7 +44,7 @@ impl ServiceError {
             Self::NotFound { .. } => "NOT_FOUND",
             Self::BadInput { .. } => "BAD_USER_INPUT",
             Self::Conflict { .. } => "CONFLICT",
-            Self::Unavailable(_) => "UNAVAILABLE",
+            Self::Unavailable(_) => "SERVICE_UNAVAILABLE",
             Self::Internal(_) => "INTERNAL",
         }
     }
@@ -192,8 +193,40 @@ pub fn constraints_with_messages() -> impl Iterator<Item = &'static str> {
     CONSTRAINTS.iter().map(|(name, _, _)| *name)
 }
 
+/// What a client hears while the database is away (restarting, failing over, unreachable).
+fn database_away(detail: &dyn std::fmt::Display) -> ServiceError {
+    tracing::warn!(error = %detail, "the database is not reachable");
+    ServiceError::Unavailable("the database is not reachable right now; retry shortly".into())
+}
+
+/// Whether an sqlx error means the database (or the way to it) is away, not that a statement is
+/// wrong: no connection, a dropped one, a server shutting down or refusing connections.
+fn is_outage(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Tls(_) => true,
+        sqlx::Error::Protocol(_) | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => db.code().is_some_and(|c| {
+            // 08: connection exception; 57P01-57P03: shutting down or starting; 53300: no slots.
+            c.starts_with("08") || matches!(c.as_ref(), "57P01" | "57P02" | "57P03" | "53300")
+        }),
+        _ => false,
+    }
+}
+
 impl From<DbErr> for ServiceError {
     fn from(err: DbErr) -> Self {
+        match &err {
+            DbErr::ConnectionAcquire(_) => return database_away(&err),
+            DbErr::Conn(RuntimeErr::SqlxError(e))
+            | DbErr::Query(RuntimeErr::SqlxError(e))
+            | DbErr::Exec(RuntimeErr::SqlxError(e))
+                if is_outage(e) =>
+            {
+                return database_away(e)
+            }
+            DbErr::Conn(_) => return database_away(&err),
+            _ => {}
+        }
         if let DbErr::Query(RuntimeErr::SqlxError(e)) | DbErr::Exec(RuntimeErr::SqlxError(e)) = &err {
             if let Some(mapped) = from_sqlx(e) {
                 return mapped;
@@ -208,6 +241,9 @@ impl From<DbErr> for ServiceError {
 
 impl From<sqlx::Error> for ServiceError {
     fn from(err: sqlx::Error) -> Self {
+        if is_outage(&err) {
+            return database_away(&err);
+        }
         from_sqlx(&err).unwrap_or_else(|| Self::Internal(err.to_string()))
     }
 }

@@ -472,7 +472,8 @@ impl Guarded {
         if let Err(e) = scope.finish(ok).await {
             tracing::error!(%request_id, error = ?e, "could not end the operation's transaction");
             if ok {
-                response = async_graphql::Response::from_errors(vec![coded("internal error", "INTERNAL")]);
+                // A commit that did not happen (the database went away): the client must retry.
+                response = async_graphql::Response::from_errors(vec![coded(e.message(), e.code())]);
             }
         }
         if !ok {
