@@ -145,7 +145,14 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
             };
             let keys = Keys::with_rules(&config.jwt_secret, config.token_rules.clone());
             let token = keys.mint(user.id, tenant, Some(user.email), ttl_hours * 3600)?;
-            // Who was given a token, and for how long, is in the tenant's audit log.
+            // Who was given a token, and for how long, is in the tenant's audit log (or the
+            // global one, for a token without a tenant).
+            if tenant.is_none() {
+                let meta = serde_json::json!({ "userId": user.id, "ttlHours": ttl_hours, "by": "atlas token" });
+                service::governance::record_global(&owner, None, "token.mint", ("users", user.id), meta)
+                    .await
+                    .map_err(|e| format!("could not audit the token: {}", e.message()))?;
+            }
             if let Some(tenant) = tenant {
                 let scope = service::Scope::new(owner.clone(), service::Principal::system(tenant));
                 let meta = serde_json::json!({ "userId": user.id, "ttlHours": ttl_hours, "by": "atlas token" });

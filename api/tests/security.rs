@@ -894,3 +894,64 @@ async fn to_many_pages_are_each_parents_own() {
         }
     }
 }
+
+/// Item 10: tokens minted with `atlas token` and users provisioned from a token are audited:
+/// in the tenant's log when there is a tenant, else in the global log, which the app role may
+/// write but not read.
+#[tokio::test]
+async fn token_minting_and_user_provisioning_are_audited() {
+    let app = TestApp::start().await;
+    let owner = app.user().await;
+    let t = app.tenant(&owner).await;
+    let owner_db = app.owner_db().await;
+    let global = |action: &'static str, user: Uuid| {
+        let db = &owner_db;
+        async move {
+            let row = one(
+                db,
+                "SELECT count(*) AS n FROM global_audit_log WHERE action = $1 AND entity_id = $2",
+                vec![action.into(), user.into()],
+            )
+            .await;
+            row.try_get::<i64>("", "n").expect("n")
+        }
+    };
+    assert_eq!(global("user.provision", owner.id).await, 1, "provisioning is in the global log");
+
+    let mint = |tenant: Option<Uuid>| {
+        let mut cmd = Command::new("timeout");
+        cmd.arg("20")
+            .arg(env!("CARGO_BIN_EXE_atlas"))
+            .args(["token", "--user", &owner.email, "--ttl-hours", "1"])
+            .env("ATLAS_ENV", "development")
+            .env("DATABASE_URL", &app.config.database_url)
+            .env("DIRECT_URL", &app.config.direct_url)
+            .env("ATLAS_LOG", "warn")
+            .stdin(Stdio::null());
+        if let Some(t) = tenant {
+            cmd.args(["--tenant", &t.to_string()]);
+        }
+        let out = cmd.output().expect("atlas token");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    };
+    mint(Some(t));
+    let res = app
+        .gql(
+            &owner,
+            Some(t),
+            "{ auditLog(filter: { action: { eq: \"token.mint\" } }) { nodes { actorType entityId meta } } }",
+            json!({}),
+        )
+        .await;
+    let row = &data(&res, "auditLog.nodes")[0];
+    assert_eq!(row["actorType"], "SYSTEM", "{res}");
+    assert_eq!(row["entityId"], json!(owner.id.to_string()), "{res}");
+    assert_eq!(row["meta"]["ttlHours"], 1, "{res}");
+    mint(None);
+    assert_eq!(global("token.mint", owner.id).await, 1, "a token without a tenant is in the global log");
+
+    // The app role writes the global log and cannot read it.
+    let db = app.app_db().await;
+    let read = common::exec(&db, "SELECT count(*) FROM global_audit_log", vec![]).await;
+    assert!(read.is_err_and(|e| e.to_string().contains("permission denied")), "the app role read the global log");
+}

@@ -25,6 +25,7 @@ pub mod file_permissions;
 pub mod file_versions;
 pub mod files;
 pub mod folders;
+pub mod global_audit_log;
 pub mod ingest_jobs;
 pub mod integrations;
 pub mod intents;

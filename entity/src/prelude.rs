@@ -23,6 +23,7 @@ pub use super::file_permissions::Entity as FilePermissions;
 pub use super::file_versions::Entity as FileVersions;
 pub use super::files::Entity as Files;
 pub use super::folders::Entity as Folders;
+pub use super::global_audit_log::Entity as GlobalAuditLog;
 pub use super::ingest_jobs::Entity as IngestJobs;
 pub use super::integrations::Entity as Integrations;
 pub use super::intents::Entity as Intents;

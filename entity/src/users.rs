@@ -42,6 +42,8 @@ pub enum Relation {
     Files,
     #[sea_orm(has_many = "super::folders::Entity")]
     Folders,
+    #[sea_orm(has_many = "super::global_audit_log::Entity")]
+    GlobalAuditLog,
     #[sea_orm(has_many = "super::ingest_jobs::Entity")]
     IngestJobs,
     #[sea_orm(has_many = "super::integrations::Entity")]
@@ -135,6 +137,12 @@ impl Related<super::files::Entity> for Entity {
 impl Related<super::folders::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::Folders.def()
+    }
+}
+
+impl Related<super::global_audit_log::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::GlobalAuditLog.def()
     }
 }
 

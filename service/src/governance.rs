@@ -54,6 +54,27 @@ pub async fn record_refusal(
     })
 }
 
+/// An event that belongs to no tenant (a user provisioned, a token minted without a tenant), in
+/// `global_audit_log`, inside the caller's transaction: `actor` must be the user in scope, or
+/// none for Atlas itself. Append-only; the app role may write it, never read it.
+pub async fn record_global(
+    db: &impl sea_orm::ConnectionTrait,
+    actor: Option<Uuid>,
+    action: &str,
+    entity: (&str, Uuid),
+    meta: serde_json::Value,
+) -> Result<()> {
+    use sea_orm::{DbBackend, Statement};
+    db.execute_raw(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "INSERT INTO global_audit_log (id, actor_user_id, action, entity_type, entity_id, meta) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+        [Uuid::now_v7().into(), actor.into(), action.into(), entity.0.into(), entity.1.into(), meta.into()],
+    ))
+    .await?;
+    Ok(())
+}
+
 /// The same inside an explicit tenant (joining or creating one).
 pub(crate) async fn record_in(
     tx: &DatabaseTransaction,

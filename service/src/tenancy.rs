@@ -36,8 +36,9 @@ pub async fn me(scope: &Scope) -> Result<users::Model> {
         ..Default::default()
     };
     let user = user.insert(&*tx).await?;
-    // A user belongs to no tenant yet, so this goes to the server log; the audit log of a tenant
-    // records the user when they create or join it (`tenant.create`, `member.join`).
+    // A user belongs to no tenant yet: the event goes to the global log (a tenant's own log
+    // records the user when they create or join it: `tenant.create`, `member.join`).
+    crate::governance::record_global(&*tx, Some(id), "user.provision", ("users", id), serde_json::json!({})).await?;
     tracing::info!(user = %id, "provisioned a user from their token's email claim");
     Ok(user)
 }

@@ -1,0 +1,1 @@
+DROP TABLE IF EXISTS global_audit_log;
