@@ -20,7 +20,7 @@ ENV ATLAS_BIND=0.0.0.0:8080 \
     ATLAS_EMBEDDING_MODEL_DIR=/usr/share/atlas/models/all-MiniLM-L6-v2 \
     ATLAS_STORAGE_URL=/var/lib/atlas/objects
 USER atlas
+# Readiness for a load balancer: GET /health/ready (database, storage, listener).
 EXPOSE 8080
-HEALTHCHECK --interval=10s --timeout=3s CMD ["/bin/sh", "-c", "exec 3<>/dev/tcp/127.0.0.1/8080"]
 ENTRYPOINT ["atlas"]
 CMD ["serve"]
