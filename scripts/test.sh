@@ -22,7 +22,7 @@ if [[ -n $pooled_env ]]; then
   echo "tests: second pass, through PgBouncer (transaction mode)"
   TEST_DATABASE_URL=$TEST_POOLED_DATABASE_URL TEST_WORKER_DATABASE_URL=$TEST_POOLED_WORKER_DATABASE_URL \
     cargo test -p api --test pgbouncer --test scenario_atlas_ux --test scenario_atlas_v2 --test scenario_ops_tools \
-      --test scenario_vibe_coder --test isolation --test subscriptions --test queue "$@" 2>&1 | tee -a "$log"
+      --test scenario_vibe_coder --test isolation --test subscriptions --test queue --test processes "$@" 2>&1 | tee -a "$log"
   [[ ${PIPESTATUS[0]} -ne 0 ]] && status=1
 fi
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
