@@ -439,8 +439,7 @@ async fn execute(req: &HttpRequest, state: &AppState, request: async_graphql::Re
     let graphql_response = wants_graphql_response(req);
     // The database or the store was away: a retryable 503, whatever the media type, so that load
     // balancers and clients back off and try again.
-    let unavailable = async_graphql::Value::from("SERVICE_UNAVAILABLE");
-    let away = response.errors.iter().any(|e| e.extensions.as_ref().and_then(|x| x.get("code")) == Some(&unavailable));
+    let away = response.errors.iter().any(|e| crate::graphql::has_code(e, "SERVICE_UNAVAILABLE"));
     let status = if away {
         StatusCode::SERVICE_UNAVAILABLE
     } else if graphql_response && response.data == async_graphql::Value::Null && !response.errors.is_empty() {

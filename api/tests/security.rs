@@ -661,6 +661,8 @@ async fn subscriptions_per_socket_and_sockets_per_user_are_bounded() {
     send(&mut ws, json!({ "id": "1", "type": "complete" })).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     send(&mut ws, json!({ "id": "5", "type": "subscribe", "payload": { "query": TASKS_SUB } })).await;
+    // Let the server register "5" before the write, or its event may come before it listens.
+    tokio::time::sleep(Duration::from_millis(300)).await;
     create_task(&app, &user, t, "seen by three").await;
     let mut ids = vec![];
     while ids.len() < 3 {

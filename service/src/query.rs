@@ -150,6 +150,26 @@ fn in_window<R>(rows: Vec<(Uuid, i64, i64, R)>, window: &Window) -> std::collect
     out
 }
 
+/// Runs `paged(select)` and splits each row into its parent, position and total, and the row.
+async fn paged_rows<E: EntityTrait>(
+    scope: &Scope,
+    select: Select<E>,
+    key: &str,
+    window: &Window,
+) -> Result<Vec<(Uuid, i64, i64, QueryResult)>> {
+    let statement = paged(select, key, window)?;
+    let tx = scope.tx().await?;
+    let rows = tx.query_all_raw(statement).await?;
+    drop(tx);
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        let parent: Uuid = row.try_get("", "atlas_parent")?;
+        let (rn, total): (i64, i64) = (row.try_get("", "atlas_rn")?, row.try_get("", "atlas_total")?);
+        out.push((parent, rn, total, row));
+    }
+    Ok(out)
+}
+
 /// `by_column` for children, one page per parent (see `paged`): by parent, its rows of the
 /// page and its total.
 pub async fn page_by_column<E: EntityTrait>(
@@ -159,14 +179,9 @@ pub async fn page_by_column<E: EntityTrait>(
     skip: Skip,
     window: &Window,
 ) -> Result<std::collections::HashMap<Uuid, (Vec<E::Model>, u64)>> {
-    let statement = paged(skipping(by_column_select::<E>(scope, key, values)?, skip), key, window)?;
-    let tx = scope.tx().await?;
-    let rows = tx.query_all_raw(statement).await?;
-    drop(tx);
-    let mut out = Vec::with_capacity(rows.len());
-    for row in rows {
-        let parent: Uuid = row.try_get("", "atlas_parent")?;
-        let (rn, total): (i64, i64) = (row.try_get("", "atlas_rn")?, row.try_get("", "atlas_total")?);
+    let select = skipping(by_column_select::<E>(scope, key, values)?, skip);
+    let mut out = vec![];
+    for (parent, rn, total, row) in paged_rows(scope, select, key, window).await? {
         out.push((parent, rn, total, <E::Model as sea_orm::FromQueryResult>::from_query_result(&row, "")?));
     }
     Ok(in_window(out, window))
@@ -186,17 +201,7 @@ pub async fn rows_page_by_column<E: EntityTrait>(
     for name in columns {
         select = select.column(column::<E>(name)?);
     }
-    let statement = paged(select, key, window)?;
-    let tx = scope.tx().await?;
-    let rows = tx.query_all_raw(statement).await?;
-    drop(tx);
-    let mut out = Vec::with_capacity(rows.len());
-    for row in rows {
-        let parent: Uuid = row.try_get("", "atlas_parent")?;
-        let (rn, total): (i64, i64) = (row.try_get("", "atlas_rn")?, row.try_get("", "atlas_total")?);
-        out.push((parent, rn, total, row));
-    }
-    Ok(in_window(out, window))
+    Ok(in_window(paged_rows(scope, select, key, window).await?, window))
 }
 
 /// Columns of an entity a caller will not read, one bit per column in declaration order.

@@ -480,8 +480,7 @@ impl Guarded {
             audit_refusals(&scope, &response, operation.as_deref(), request_id).await;
         }
         for error in &mut response.errors {
-            let code = error.extensions.as_ref().and_then(|x| x.get("code"));
-            if code == Some(&async_graphql::Value::from("INTERNAL")) {
+            if has_code(error, "INTERNAL") {
                 tracing::error!(%request_id, error = %error.message, "internal error");
                 error.message = format!("internal error (request id {request_id})");
             }
@@ -504,12 +503,7 @@ async fn audit_refusals(
 ) {
     let principal = scope.principal();
     let (Some(user), Some(tenant)) = (principal.user_id, principal.tenant_id) else { return };
-    let forbidden = async_graphql::Value::from("FORBIDDEN");
-    let refused: Vec<&ServerError> = response
-        .errors
-        .iter()
-        .filter(|e| e.extensions.as_ref().and_then(|x| x.get("code")) == Some(&forbidden))
-        .collect();
+    let refused: Vec<&ServerError> = response.errors.iter().filter(|e| has_code(e, "FORBIDDEN")).collect();
     let Some(first) = refused.first() else { return };
     let paths: Vec<serde_json::Value> =
         refused.iter().map(|e| serde_json::to_value(&e.path).unwrap_or_default()).collect();
@@ -533,6 +527,11 @@ fn coded_errors(mut response: async_graphql::Response) -> async_graphql::Respons
         }
     }
     response
+}
+
+/// Whether `error` carries `extensions.code` = `code`.
+pub fn has_code(error: &ServerError, code: &str) -> bool {
+    matches!(error.extensions.as_ref().and_then(|x| x.get("code")), Some(async_graphql::Value::String(c)) if c == code)
 }
 
 /// An error with an `extensions.code`.
