@@ -32,6 +32,9 @@ pub struct Config {
     pub ws_max_subscriptions: usize,
     /// WebSockets one user may hold open on one server process (`ATLAS_WS_MAX_SOCKETS_PER_USER`).
     pub ws_max_sockets_per_user: usize,
+    /// On SIGTERM, how long in-flight requests, subscriptions and the in-process worker's jobs
+    /// may take to end before the process exits regardless (`atlas serve --grace-ms`).
+    pub shutdown_grace: std::time::Duration,
     /// Encrypts secrets at rest (integration tokens, secret settings).
     pub secret_key: String,
     pub db_pool_size: u32,
@@ -142,6 +145,7 @@ impl Config {
             metrics_token: var("ATLAS_METRICS_TOKEN"),
             ws_max_subscriptions: parsed("ATLAS_WS_MAX_SUBSCRIPTIONS", 100)?,
             ws_max_sockets_per_user: parsed("ATLAS_WS_MAX_SOCKETS_PER_USER", 20)?,
+            shutdown_grace: std::time::Duration::from_secs(10),
             db_pool_size: parsed("ATLAS_DB_POOL_SIZE", 20)?,
             max_body_bytes: parsed("ATLAS_MAX_BODY_BYTES", 1 << 20)?,
             max_depth: parsed("ATLAS_MAX_DEPTH", 15)?,

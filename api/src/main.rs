@@ -23,7 +23,13 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Serve GraphQL (and GraphiQL) on ATLAS_BIND.
-    Serve,
+    Serve {
+        /// On SIGTERM, how long in-flight requests and the in-process worker's jobs may take to
+        /// finish; the process exits by then whatever the database does (a job's lease expires
+        /// on its own). WebSockets are closed at once with 1001, and their clients reconnect.
+        #[arg(long, default_value_t = 10_000)]
+        grace_ms: u64,
+    },
     /// Apply pending migrations as the owner (DIRECT_URL) and grant the app role its privileges.
     Migrate,
     /// Mint a development token (HS256 with ATLAS_JWT_SECRET).
@@ -94,7 +100,12 @@ fn main() -> ExitCode {
         std::env::set_var("RUST_MIN_STACK", THREAD_STACK_BYTES.to_string());
     }
     match tokio::runtime::Builder::new_multi_thread().enable_all().thread_stack_size(THREAD_STACK_BYTES).build() {
-        Ok(rt) => rt.block_on(async_main()),
+        Ok(rt) => {
+            let code = rt.block_on(async_main());
+            // Blocking tasks (a file write, the model) must not hold a stopping process open.
+            rt.shutdown_timeout(Duration::from_secs(1));
+            code
+        }
         Err(e) => {
             eprintln!("atlas: cannot start the async runtime: {e}");
             ExitCode::FAILURE
@@ -124,7 +135,7 @@ async fn async_main() -> ExitCode {
 
 async fn run(command: Command, config: Config) -> Result<(), String> {
     // What signs tokens and links or decrypts secrets needs real secrets outside development.
-    if matches!(command, Command::Serve | Command::Worker { .. } | Command::Token { .. } | Command::SeedDemo) {
+    if matches!(command, Command::Serve { .. } | Command::Worker { .. } | Command::Token { .. } | Command::SeedDemo) {
         config.check_secrets()?;
         if config.development {
             tracing::warn!(
@@ -134,7 +145,11 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
         }
     }
     match command {
-        Command::Serve => serve(config).await,
+        Command::Serve { grace_ms } => {
+            let mut config = config;
+            config.shutdown_grace = Duration::from_millis(grace_ms);
+            serve(config).await
+        }
         Command::Migrate => migrate(&config).await,
         Command::Token { user, tenant, ttl_hours } => {
             let owner = owner_db(&config).await?;
@@ -196,54 +211,90 @@ async fn serve(config: Config) -> Result<(), String> {
         config.worker_url()?;
     }
     let bind = config.bind.clone();
+    let grace = config.shutdown_grace;
     let listener = std::net::TcpListener::bind(&bind).map_err(|e| format!("cannot listen on {bind}: {e}"))?;
     // A worker in the same process, so jobs (CSV ingest, embeddings, …) run on a plain
     // `make run`; ATLAS_SERVE_WORKER=false leaves them to separate `atlas worker` processes.
     let state = server::state(config.clone()).await?;
-    let worker = if config.serve_worker {
-        let (stop, stopped) = tokio::sync::watch::channel(false);
+    let stopping = state.stopping.clone();
+    let (stop_worker, worker_stopped) = tokio::sync::watch::channel(false);
+    let worker = config.serve_worker.then(|| {
         let opts = service::queue::WorkerOptions {
             id: format!("{}-{}-serve", hostname(), std::process::id()),
             concurrency: 2,
             lease: Duration::from_secs(30),
             poll: Duration::from_secs(1),
             backoff: service::queue::Backoff::default(),
-            grace: Duration::from_secs(10),
+            grace,
             types: None,
         };
-        let task = tokio::spawn(run_worker(config, opts, stopped, Some(state.embedder.clone())));
-        Some((stop, task))
-    } else {
-        None
-    };
+        tokio::spawn(run_worker(config, opts, worker_stopped, Some(state.embedder.clone())))
+    });
     tracing::info!("serving GraphQL on http://{bind}/graphql (GraphiQL in a browser)");
-    let served = server::run(state, listener).map_err(|e| e.to_string())?.await.map_err(|e| e.to_string());
-    if let Some((stop, task)) = worker {
-        let _ = stop.send(true);
-        if let Ok(Err(e)) = task.await {
-            tracing::warn!(error = %e, "the in-process worker stopped with an error");
+    let server = server::run(state, listener).map_err(|e| e.to_string())?;
+    let handle = server.handle();
+    let mut server = std::pin::pin!(server);
+    tokio::select! {
+        ended = &mut server => return ended.map_err(|e| e.to_string()),
+        _ = terminated() => {}
+    }
+    // Draining: no new connections; subscriptions are told to go elsewhere; requests in flight
+    // and running jobs get the grace period, and then the process exits regardless.
+    tracing::info!(grace_ms = grace.as_millis() as u64, "shutting down: draining requests, closing subscriptions");
+    let deadline = tokio::time::Instant::now() + grace;
+    let _ = stopping.send(true);
+    let _ = stop_worker.send(true);
+    // The server future runs the stop it is asked for: it is polled alongside the request.
+    let drained = async {
+        tokio::join!(handle.stop(true), &mut server, async {
+            if let Some(task) = worker {
+                if let Ok(Err(e)) = task.await {
+                    tracing::warn!(error = %e, "the in-process worker stopped with an error");
+                }
+            }
+        })
+    };
+    tokio::select! {
+        _ = tokio::time::timeout_at(deadline + SHUTDOWN_SLACK, drained) => {}
+        _ = terminated() => tracing::warn!("a second signal: exiting without waiting"),
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Beyond the grace period, what the last steps (releasing jobs, closing the pool) may take.
+const SHUTDOWN_SLACK: Duration = Duration::from_secs(2);
+
+/// SIGTERM (as an orchestrator stops a process) or Ctrl-C.
+async fn terminated() {
+    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "cannot watch SIGTERM; only Ctrl-C stops this process gracefully");
+            let _ = tokio::signal::ctrl_c().await;
         }
     }
-    served
 }
 
 async fn worker(config: Config, opts: service::queue::WorkerOptions) -> Result<(), String> {
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    tokio::spawn(async move {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(e) => {
-                tracing::error!(error = %e, "cannot watch SIGTERM");
-                return;
-            }
-        };
-        tokio::select! {
-            _ = term.recv() => {}
-            _ = tokio::signal::ctrl_c() => {}
-        }
-        let _ = stop.send(true);
-    });
-    run_worker(config, opts, stopped, None).await
+    let grace = opts.grace;
+    let mut run = std::pin::pin!(run_worker(config, opts, stopped, None));
+    tokio::select! {
+        ended = &mut run => return ended,
+        _ = terminated() => {}
+    }
+    tracing::info!(grace_ms = grace.as_millis() as u64, "shutting down: letting running jobs finish");
+    let _ = stop.send(true);
+    tokio::select! {
+        ended = tokio::time::timeout(grace + SHUTDOWN_SLACK, &mut run) => ended.unwrap_or(Ok(())),
+        _ = terminated() => Ok(()),
+    }
 }
 
 /// Every handler Atlas has, claiming jobs until `stopped` turns true; `embedder` is the server's

@@ -33,6 +33,9 @@ pub struct AppState {
     /// Open WebSockets per user on this process.
     pub sockets: crate::websocket::SocketCounts,
     pub events: EventHub,
+    /// Turns true when the process begins to shut down: every WebSocket is then closed with 1001
+    /// (going away), so that its client reconnects to another server.
+    pub stopping: tokio::sync::watch::Sender<bool>,
 }
 
 /// The app role's pool, counting every statement for `/metrics` (and the N+1 tests).
@@ -81,11 +84,15 @@ pub async fn state(config: Config) -> Result<AppState, String> {
         metrics,
         sockets: Default::default(),
         events,
+        stopping: tokio::sync::watch::Sender::new(false),
     })
 }
 
+/// The HTTP server. It handles no signals itself: `atlas serve` stops it (`ServerHandle::stop`)
+/// after closing the WebSockets, and in-flight requests get `shutdown_grace` to finish.
 pub fn run(state: AppState, listener: std::net::TcpListener) -> std::io::Result<actix_web::dev::Server> {
     let workers = state.config.workers.max(1);
+    let grace = state.config.shutdown_grace.as_millis().div_ceil(1000).max(1) as u64;
     let state = web::Data::new(state);
     Ok(HttpServer::new(move || {
         App::new()
@@ -101,6 +108,8 @@ pub fn run(state: AppState, listener: std::net::TcpListener) -> std::io::Result<
             .route("/metrics", web::get().to(metrics))
     })
     .workers(workers)
+    .disable_signals()
+    .shutdown_timeout(grace)
     .listen(listener)?
     .run())
 }

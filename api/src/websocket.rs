@@ -92,7 +92,7 @@ pub async fn websocket(req: HttpRequest, payload: web::Payload, state: web::Data
     let (frames, rx) = tokio::sync::mpsc::channel::<Vec<u8>>(FRAMES_IN_FLIGHT);
     let graphql = WebSocket::new(state.schema.clone(), tokio_stream::wrappers::ReceiverStream::new(rx), protocol)
         .on_connection_init(init);
-    actix_web::rt::spawn(drive(session, messages, frames, graphql, expires));
+    actix_web::rt::spawn(drive(session, messages, frames, graphql, expires, state.stopping.subscribe()));
     response
 }
 
@@ -142,13 +142,14 @@ fn on_connection_init(
 }
 
 /// Moves frames between the socket and the protocol until either side ends, the client stops
-/// answering pings, or the token expires.
+/// answering pings, the token expires, or the server shuts down.
 async fn drive<S>(
     mut session: actix_ws::Session,
     mut messages: actix_ws::AggregatedMessageStream,
     frames: tokio::sync::mpsc::Sender<Vec<u8>>,
     graphql: S,
     expires: Arc<AtomicI64>,
+    mut stopping: tokio::sync::watch::Receiver<bool>,
 ) where
     S: futures_util::Stream<Item = WsMessage>,
 {
@@ -198,6 +199,8 @@ async fn drive<S>(
                 Some(WsMessage::Close(code, text)) => break close(code, &text),
                 None => break None,
             },
+            // 1001 (going away) is not fatal to graphql-ws clients: they reconnect, to another server.
+            Ok(_) = stopping.wait_for(|s| *s) => break close(1001, "the server is shutting down; connect again"),
             _ = tick.tick() => {
                 ticks += 1;
                 if chrono::Utc::now().timestamp() >= expires.load(Relaxed) {

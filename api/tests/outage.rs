@@ -3,63 +3,11 @@
 //! which part is down; afterwards the pool and the LISTEN session recover by themselves.
 mod common;
 
-use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use common::link::{through, Link};
 use common::{data, TestApp};
 use serde_json::{json, Value};
-
-/// A TCP link to the test database that the test cuts and restores: cut, every open connection
-/// drops and new ones are closed at once, which is what the server sees of a database going down.
-struct Link {
-    port: u16,
-    up: Arc<AtomicBool>,
-    open: Arc<Mutex<Vec<tokio::task::AbortHandle>>>,
-}
-
-impl Link {
-    async fn to(upstream: String) -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let port = listener.local_addr().expect("addr").port();
-        let up = Arc::new(AtomicBool::new(true));
-        let open: Arc<Mutex<Vec<tokio::task::AbortHandle>>> = Arc::default();
-        let (u, o) = (up.clone(), open.clone());
-        tokio::spawn(async move {
-            while let Ok((mut client, _)) = listener.accept().await {
-                if !u.load(SeqCst) {
-                    continue; // dropped: the connection closes at once
-                }
-                let upstream = upstream.clone();
-                let task = tokio::spawn(async move {
-                    if let Ok(mut server) = tokio::net::TcpStream::connect(upstream).await {
-                        let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
-                    }
-                });
-                o.lock().expect("links").push(task.abort_handle());
-            }
-        });
-        Self { port, up, open }
-    }
-
-    fn cut(&self) {
-        self.up.store(false, SeqCst);
-        for task in self.open.lock().expect("links").drain(..) {
-            task.abort();
-        }
-    }
-
-    fn restore(&self) {
-        self.up.store(true, SeqCst);
-    }
-}
-
-/// `url` with its host and port replaced by the link's.
-fn through(url: &str, port: u16) -> String {
-    let (scheme_user, rest) = url.split_once('@').expect("a URL with credentials");
-    let path = &rest[rest.find('/').expect("a database")..];
-    format!("{scheme_user}@127.0.0.1:{port}{path}")
-}
 
 async fn post(app: &TestApp, token: &str, tenant: uuid::Uuid, query: &str) -> (u16, Option<String>, Value) {
     let resp = app
@@ -85,11 +33,7 @@ async fn ready(app: &TestApp) -> (u16, Value) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_database_outage_is_retryable_and_the_server_recovers() {
     let mut config = common::test_config();
-    let upstream = {
-        let rest = config.database_url.split_once('@').expect("credentials").1;
-        rest[..rest.find('/').expect("database")].to_string()
-    };
-    let link = Link::to(upstream).await;
+    let link = Link::to(common::link::upstream(&config.database_url)).await;
     config.database_url = through(&config.database_url, link.port);
     config.listen_url = config.database_url.clone();
     config.prepared_statements = true;

@@ -24,7 +24,7 @@ pub struct JobContext {
 }
 
 /// A handler's failure: retried while attempts remain, unless `permanent`.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct JobError {
     pub message: String,
     pub permanent: bool,
@@ -575,6 +575,9 @@ pub struct WorkerOptions {
     pub types: Option<Vec<String>>,
 }
 
+/// How long a stopping worker tries to give back the jobs it could not finish.
+const RELEASE_WAIT: Duration = Duration::from_secs(2);
+
 /// Run a worker until `shutdown` turns true; then let running jobs finish (up to `grace`) and
 /// release the rest, so a stop loses nothing.
 pub async fn run_worker(
@@ -600,7 +603,12 @@ pub async fn run_worker(
         let free = opts.concurrency.saturating_sub(running.len());
         let mut claimed = 0;
         if free > 0 {
-            match claim(&db, &opts.id, free, opts.lease, Some(&types)).await {
+            // A claim waits on the pool while the database is away: a stop must not wait with it.
+            let claimed_now = tokio::select! {
+                r = claim(&db, &opts.id, free, opts.lease, Some(&types)) => r,
+                _ = shutdown.changed() => break,
+            };
+            match claimed_now {
                 Ok(jobs) => {
                     claimed = jobs.len();
                     for job in jobs {
@@ -615,7 +623,10 @@ pub async fn run_worker(
                 }
                 Err(e) => {
                     tracing::warn!(error = ?e, "claiming jobs failed; retrying");
-                    tokio::time::sleep(opts.poll).await;
+                    tokio::select! {
+                        _ = tokio::time::sleep(opts.poll) => {}
+                        _ = shutdown.changed() => break,
+                    }
                 }
             }
         }
@@ -639,10 +650,17 @@ pub async fn run_worker(
     if drained.is_err() {
         running.abort_all();
         let left: Vec<jobs::Model> = held.lock().unwrap_or_else(|p| p.into_inner()).values().cloned().collect();
-        for job in left {
-            if let Err(e) = release(&db, &job, &opts.id).await {
-                tracing::warn!(job = %job.id, error = ?e, "could not release a job; its lease will expire");
+        // With the database away, releasing would wait on the pool: give up after a moment,
+        // since an unreleased job's lease expires by itself.
+        let releasing = async {
+            for job in &left {
+                if let Err(e) = release(&db, job, &opts.id).await {
+                    tracing::warn!(job = %job.id, error = ?e, "could not release a job; its lease will expire");
+                }
             }
+        };
+        if tokio::time::timeout(RELEASE_WAIT, releasing).await.is_err() {
+            tracing::warn!(jobs = left.len(), "could not release the running jobs in time; their leases will expire");
         }
     }
     Ok(())
@@ -691,9 +709,27 @@ async fn run_one(db: &DatabaseConnection, registry: &Registry, opts: &WorkerOpti
             }
         }
     };
-    match finish(db, &job, &opts.id, result, started, opts.backoff).await {
-        Ok(outcome) => tracing::debug!(job = %job.id, ?outcome, "job attempt ended"),
-        Err(e) => tracing::warn!(job = %job.id, error = ?e, "could not record a job's result; its lease will expire"),
+    // The database may be away just when the attempt ends (a restart): keep trying while the lease
+    // still holds, or the job would run again once the lease expires. Recording twice is harmless:
+    // `atlas_finish_job` records only while the lease is this worker's.
+    let deadline = Instant::now() + opts.lease;
+    let mut wait = Duration::from_millis(100);
+    loop {
+        match finish(db, &job, &opts.id, result.clone(), started, opts.backoff).await {
+            Ok(outcome) => {
+                tracing::debug!(job = %job.id, ?outcome, "job attempt ended");
+                return;
+            }
+            Err(e) if e.code() == "SERVICE_UNAVAILABLE" && Instant::now() + wait < deadline => {
+                tracing::info!(job = %job.id, "the database is away; recording the result when it returns");
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(Duration::from_secs(2));
+            }
+            Err(e) => {
+                tracing::warn!(job = %job.id, error = ?e, "could not record a job's result; its lease will expire");
+                return;
+            }
+        }
     }
 }
 

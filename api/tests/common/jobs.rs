@@ -99,3 +99,16 @@ pub async fn enqueue(
     }
     ids
 }
+
+/// A job's status as the database holds it, and whether a worker's lease on it is still running
+/// (read as the owner, past row-level security).
+pub async fn lease_of(owner: &sea_orm::DatabaseConnection, job: Uuid) -> (String, bool) {
+    use sea_orm::{ConnectionTrait, DbBackend, Statement};
+    let sql = "SELECT status::text AS status, coalesce(locked_until > now(), false) AS leased FROM jobs WHERE id = $1";
+    let row = owner
+        .query_one_raw(Statement::from_sql_and_values(DbBackend::Postgres, sql, [job.into()]))
+        .await
+        .expect("job row")
+        .expect("the job exists");
+    (row.try_get("", "status").expect("status"), row.try_get("", "leased").expect("leased"))
+}

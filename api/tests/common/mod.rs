@@ -4,6 +4,8 @@
 #![allow(dead_code)]
 
 pub mod jobs;
+pub mod link;
+pub mod serve;
 pub mod ws;
 
 use std::time::Duration;
@@ -15,6 +17,7 @@ use sea_orm::{Database, DatabaseConnection, DbBackend, Statement};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
+#[derive(Clone)]
 pub struct TestApp {
     pub base: String,
     pub client: reqwest::Client,
@@ -22,6 +25,7 @@ pub struct TestApp {
     pub config: Config,
 }
 
+#[derive(Clone)]
 pub struct TestUser {
     pub id: Uuid,
     pub email: String,
