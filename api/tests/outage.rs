@@ -76,6 +76,9 @@ async fn a_database_outage_is_retryable_and_the_server_recovers() {
     }
 }
 
+/// One timed request: when it was sent and answered (since the load began), status and body.
+type Answer = (Duration, Duration, u16, Value);
+
 /// `pg_ctl restart` of a cluster of this test's own (scripts/test.sh starts it) while clients
 /// query, subscribers watch and a worker process runs jobs: errors only while the database is
 /// down, and only the retryable 503; every subscription re-reads its state once the listener is
@@ -140,7 +143,7 @@ async fn a_database_restart_under_load() {
     // Clients querying without pause, each request timed.
     let t_zero = Instant::now();
     let stop = Arc::new(AtomicBool::new(false));
-    let log: Arc<Mutex<Vec<(Duration, Duration, u16, Value)>>> = Arc::default();
+    let log: Arc<Mutex<Vec<Answer>>> = Arc::default();
     let mut clients = vec![];
     for _ in 0..6 {
         let (app, token, stop, log) = (app.clone(), user.token.clone(), stop.clone(), log.clone());
