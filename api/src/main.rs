@@ -47,6 +47,9 @@ enum Command {
     SeedDemo,
     /// Print the GraphQL schema (SDL).
     Schema,
+    /// Print the statements that distribute the schema on a Citus coordinator (by tenant_id;
+    /// tables without it become reference tables), after checking that Citus accepts it.
+    CitusDdl,
     /// Fill the database with a reproducible benchmark dataset (replacing an earlier one):
     /// tenants `benchdata-1…`, each with its owner `benchdata-N@atlas.test`.
     SeedBench {
@@ -198,6 +201,17 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
         Command::SeedBench { seed, tenants, projects, tasks, executions, records, chunks, jobs } => {
             let shape = api::seed::BenchShape { seed, tenants, projects, tasks, executions, records, chunks, jobs };
             api::seed::seed_bench(&config, shape).await
+        }
+        Command::CitusDdl => {
+            let owner = owner_db(&config).await?;
+            let refused = api::citus::violations(&owner).await.map_err(|e| e.to_string())?;
+            if !refused.is_empty() {
+                return Err(format!("Citus would refuse this schema:\n  {}", refused.join("\n  ")));
+            }
+            for statement in api::citus::ddl(&owner).await.map_err(|e| e.to_string())? {
+                println!("{statement}");
+            }
+            Ok(())
         }
         Command::Schema => {
             print!("{}", graphql::build_schema(&config, None).sdl());

@@ -9,7 +9,8 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
-    pub tenant_id: Option<Uuid>,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub tenant_id: Uuid,
     pub actor_type: AuditActorType,
     pub actor_user_id: Option<Uuid>,
     #[sea_orm(column_type = "Text", nullable)]

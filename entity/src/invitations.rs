@@ -6,14 +6,14 @@ use sea_orm::entity::prelude::*;
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "invitations")]
 pub struct Model {
-    #[sea_orm(primary_key, auto_increment = false)]
+    #[sea_orm(primary_key, auto_increment = false, unique_key = "invitations_token_hash_key")]
     pub tenant_id: Uuid,
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
     #[sea_orm(column_type = "Text")]
     pub email: String,
     pub role: MemberRole,
-    #[sea_orm(column_type = "Text", unique)]
+    #[sea_orm(column_type = "Text", unique_key = "invitations_token_hash_key")]
     pub token_hash: String,
     pub expires_at: DateTimeWithTimeZone,
     pub accepted_at: Option<DateTimeWithTimeZone>,

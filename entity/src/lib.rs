@@ -26,6 +26,7 @@ pub mod file_versions;
 pub mod files;
 pub mod folders;
 pub mod global_audit_log;
+pub mod global_settings;
 pub mod ingest_jobs;
 pub mod integrations;
 pub mod intents;

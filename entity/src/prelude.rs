@@ -24,6 +24,7 @@ pub use super::file_versions::Entity as FileVersions;
 pub use super::files::Entity as Files;
 pub use super::folders::Entity as Folders;
 pub use super::global_audit_log::Entity as GlobalAuditLog;
+pub use super::global_settings::Entity as GlobalSettings;
 pub use super::ingest_jobs::Entity as IngestJobs;
 pub use super::integrations::Entity as Integrations;
 pub use super::intents::Entity as Intents;

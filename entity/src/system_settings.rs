@@ -7,8 +7,8 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
-    #[sea_orm(unique_key = "system_settings_scope_key")]
-    pub tenant_id: Option<Uuid>,
+    #[sea_orm(primary_key, auto_increment = false, unique_key = "system_settings_scope_key")]
+    pub tenant_id: Uuid,
     #[sea_orm(column_type = "Text", unique_key = "system_settings_scope_key")]
     pub key: String,
     #[sea_orm(column_type = "Text", nullable)]

@@ -67,6 +67,7 @@ impl MigratorTrait for Migrator {
             sql_migration!("m20261202_000022_hardening", "hardening"),
             sql_migration!("m20261202_000023_audit_refusals", "audit_refusals"),
             sql_migration!("m20261202_000024_global_audit", "global_audit"),
+            sql_migration!("m20261202_000025_citus_ready", "citus_ready"),
         ]
     }
 }

@@ -184,6 +184,9 @@ const CONSTRAINTS: &[(&str, &str, &str)] = &[
     ("suggestions_title_length", "title", "title must be 1-500 characters"),
     ("system_settings_scope_key", "key", "this setting already exists here"),
     ("system_settings_secret_shape", "value", "a secret setting keeps its value in secretValue, any other in value"),
+    // Written by operators only; listed so that a wrong write says what is wrong.
+    ("global_settings_key_format", "key", "a setting key is lower-case letters, digits, '_' and '.'"),
+    ("global_settings_secret_shape", "value", "a secret setting keeps its value in secretValue, any other in value"),
 ];
 
 /// The names of the constraints that have a message of their own: a catalogue test checks that

@@ -87,7 +87,7 @@ pub(crate) async fn record_in(
 ) -> Result<()> {
     let row = audit_log::ActiveModel {
         id: Set(Uuid::now_v7()),
-        tenant_id: Set(Some(tenant)),
+        tenant_id: Set(tenant),
         actor_type: Set(if user.is_some() { AuditActorType::User } else { AuditActorType::System }),
         actor_user_id: Set(user),
         actor_external_id: Set(None),

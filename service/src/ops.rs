@@ -257,32 +257,58 @@ crate::crud! {
 /// A setting as the tenant sees it: its own value, or the global default.
 #[derive(Clone, Debug)]
 pub struct Setting {
-    pub row: entity::system_settings::Model,
+    pub key: String,
+    /// None for secrets (and for a setting without a value).
+    pub value: Option<String>,
+    pub is_secret: bool,
+    pub description: Option<String>,
+    pub updated_at: chrono::DateTime<chrono::FixedOffset>,
+    /// A global default (`global_settings`, written by operators), not the tenant's own value.
     pub global: bool,
+}
+
+impl From<entity::system_settings::Model> for Setting {
+    fn from(r: entity::system_settings::Model) -> Self {
+        let value = if r.is_secret { None } else { r.value };
+        Setting {
+            key: r.key,
+            value,
+            is_secret: r.is_secret,
+            description: r.description,
+            updated_at: r.updated_at,
+            global: false,
+        }
+    }
+}
+
+impl From<entity::global_settings::Model> for Setting {
+    fn from(r: entity::global_settings::Model) -> Self {
+        let value = if r.is_secret { None } else { r.value };
+        Setting {
+            key: r.key,
+            value,
+            is_secret: r.is_secret,
+            description: r.description,
+            updated_at: r.updated_at,
+            global: true,
+        }
+    }
 }
 
 /// The tenant's settings merged over the global defaults, by key.
 pub async fn settings(scope: &Scope) -> Result<Vec<Setting>> {
-    use entity::system_settings::{Column as C, Entity as E};
-    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
-    let tenant = scope.tenant_id()?;
+    use sea_orm::{EntityTrait, QueryOrder};
+    let select = query::scoped::<entity::system_settings::Entity>(scope)?;
     let tx = scope.tx().await?;
-    // Row-level security returns the tenant's rows and the global ones; nothing else.
-    let rows = E::find()
-        .filter(sea_orm::Condition::any().add(C::TenantId.eq(tenant)).add(C::TenantId.is_null()))
-        .order_by_asc(C::Key)
-        .all(&*tx)
-        .await?;
-    let mut out: Vec<Setting> = Vec::new();
-    for row in rows {
-        let global = row.tenant_id.is_none();
-        match out.iter_mut().find(|s| s.row.key == row.key) {
-            Some(existing) if existing.global && !global => *existing = Setting { row, global },
-            Some(_) => {}
-            None => out.push(Setting { row, global }),
-        }
+    let own = select.all(&*tx).await?;
+    let defaults =
+        entity::global_settings::Entity::find().order_by_asc(entity::global_settings::Column::Key).all(&*tx).await?;
+    let mut out: std::collections::BTreeMap<String, Setting> =
+        defaults.into_iter().map(|r| (r.key.clone(), Setting::from(r))).collect();
+    for row in own {
+        out.insert(row.key.clone(), Setting::from(row));
     }
-    Ok(out)
+    Ok(out.into_values().collect())
 }
 
 /// Set a tenant setting (admins). A secret is encrypted and can be read back only by the server.
@@ -301,7 +327,7 @@ pub async fn set_setting(
     let key = key.trim().to_lowercase();
     let row = ActiveModel {
         id: Set(Uuid::now_v7()),
-        tenant_id: Set(Some(tenant)),
+        tenant_id: Set(tenant),
         key: Set(key.clone()),
         value: Set(if secret { None } else { Some(value.to_string()) }),
         secret_value: Set(if secret { Some(secrets::encrypt(value)?) } else { None }),
@@ -330,7 +356,7 @@ pub async fn set_setting(
         serde_json::json!({ "key": key, "secret": secret }),
     )
     .await?;
-    Ok(Setting { row: saved, global: false })
+    Ok(Setting::from(saved))
 }
 
 /// Remove the tenant's value of a setting (the global default, if any, applies again).

@@ -371,12 +371,12 @@ pub struct Setting {
 impl From<ops::Setting> for Setting {
     fn from(s: ops::Setting) -> Self {
         Setting {
-            key: s.row.key,
-            value: if s.row.is_secret { None } else { s.row.value },
-            is_secret: s.row.is_secret,
-            description: s.row.description,
+            key: s.key,
+            value: s.value,
+            is_secret: s.is_secret,
+            description: s.description,
             scope: if s.global { SettingScope::Global } else { SettingScope::Tenant },
-            updated_at: s.row.updated_at,
+            updated_at: s.updated_at,
         }
     }
 }
