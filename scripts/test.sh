@@ -19,9 +19,11 @@ fi
 # The restart test (outage.rs) restarts a cluster of its own, on the next port but one.
 if [[ ${TEST_DATABASE_URL:-} == *"127.0.0.1:${ATLAS_PG_PORT:-54329}/"* ]]; then
   restart_port=${ATLAS_PG_RESTART_PORT:-$(( ${ATLAS_PG_PORT:-54329} + 40 ))}
-  restart_env=$(ATLAS_PG_CLUSTER=restart ATLAS_PG_PORT=$restart_port "$(dirname "$0")/db.sh" start | sed -n 's/^TEST_/TEST_RESTART_/p') \
-    || { echo "could not start the restart test's cluster" >&2; exit 1; }
-  export $restart_env ATLAS_PG_RESTART_PORT=$restart_port
+  # DATABASE_URL emptied: db.sh leaves a caller's database alone, and `make` sets it.
+  restart_env=$(DATABASE_URL= ATLAS_PG_CLUSTER=restart ATLAS_PG_PORT=$restart_port "$(dirname "$0")/db.sh" start | sed -n 's/^TEST_/TEST_RESTART_/p')
+  [[ -n $restart_env ]] || { echo "could not start the restart test's cluster" >&2; exit 1; }
+  # The test fails rather than skips when the cluster was meant to be there.
+  export $restart_env ATLAS_PG_RESTART_PORT=$restart_port ATLAS_TEST_RESTART_REQUIRED=1
 fi
 cargo test --workspace "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}

@@ -96,7 +96,11 @@ async fn a_database_restart_under_load() {
         std::env::var("TEST_RESTART_WORKER_DATABASE_URL"),
         std::env::var("ATLAS_PG_RESTART_PORT"),
     ) else {
-        eprintln!("no cluster of its own to restart (scripts/test.sh starts one on the local cluster)");
+        assert!(
+            std::env::var_os("ATLAS_TEST_RESTART_REQUIRED").is_none(),
+            "scripts/test.sh started no cluster for the restart test"
+        );
+        eprintln!("no cluster of its own to restart (scripts/test.sh starts one next to the local cluster)");
         return;
     };
     let migrated = std::process::Command::new(env!("CARGO_BIN_EXE_atlas"))
