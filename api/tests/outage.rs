@@ -103,22 +103,14 @@ async fn a_database_restart_under_load() {
         eprintln!("no cluster of its own to restart (scripts/test.sh starts one next to the local cluster)");
         return;
     };
-    let migrated = std::process::Command::new(env!("CARGO_BIN_EXE_atlas"))
-        .arg("migrate")
-        .env("DATABASE_URL", &app_url)
-        .env("DIRECT_URL", &direct_url)
-        .env("ATLAS_WORKER_DATABASE_URL", &worker_url)
-        .env("ATLAS_LOG", "warn")
-        .stdout(std::process::Stdio::null())
-        .status()
-        .expect("atlas migrate");
-    assert!(migrated.success(), "atlas migrate on the restart cluster");
     let mut config = common::test_config();
     config.database_url = app_url.clone();
     config.listen_url = app_url;
     config.direct_url = direct_url;
     config.worker_database_url = Some(worker_url);
     config.prepared_statements = true;
+    let migrated = common::atlas(&config, "migrate").status().expect("atlas migrate");
+    assert!(migrated.success(), "atlas migrate on the restart cluster");
     let (app, _server) = Served::start(config, &[], &[]).await;
     let user = app.user().await;
     let t = app.tenant(&user).await;

@@ -957,3 +957,21 @@ async fn token_minting_and_user_provisioning_are_audited() {
     let read = common::exec(&db, "SELECT count(*) FROM global_audit_log", vec![]).await;
     assert!(read.is_err_and(|e| e.to_string().contains("permission denied")), "the app role read the global log");
 }
+
+/// Global setting defaults (`global_settings`, no tenant) are the operators': the app role, and
+/// so any tenant's request, may read them but never write one that every tenant would get.
+#[tokio::test]
+async fn global_setting_defaults_are_read_only_to_the_app() {
+    let app = TestApp::start().await;
+    let db = app.app_db().await;
+    let key = format!("probe.{}", Uuid::now_v7().simple());
+    for sql in [
+        "INSERT INTO global_settings (key, value) VALUES ($1, 'x')",
+        "UPDATE global_settings SET value = 'x' WHERE key = $1",
+        "DELETE FROM global_settings WHERE key = $1",
+    ] {
+        let err = common::exec(&db, sql, vec![key.clone().into()]).await.expect_err(sql);
+        assert!(err.to_string().contains("permission denied"), "{sql}: {err}");
+    }
+    common::exec(&db, "SELECT key FROM global_settings WHERE key = $1", vec![key.into()]).await.expect("reads");
+}

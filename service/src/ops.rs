@@ -267,42 +267,41 @@ pub struct Setting {
     pub global: bool,
 }
 
+impl Setting {
+    /// A row of either table; a secret's value stays behind.
+    fn new(
+        key: String,
+        value: Option<String>,
+        is_secret: bool,
+        description: Option<String>,
+        updated_at: chrono::DateTime<chrono::FixedOffset>,
+        global: bool,
+    ) -> Self {
+        let value = if is_secret { None } else { value };
+        Setting { key, value, is_secret, description, updated_at, global }
+    }
+}
+
 impl From<entity::system_settings::Model> for Setting {
     fn from(r: entity::system_settings::Model) -> Self {
-        let value = if r.is_secret { None } else { r.value };
-        Setting {
-            key: r.key,
-            value,
-            is_secret: r.is_secret,
-            description: r.description,
-            updated_at: r.updated_at,
-            global: false,
-        }
+        Setting::new(r.key, r.value, r.is_secret, r.description, r.updated_at, false)
     }
 }
 
 impl From<entity::global_settings::Model> for Setting {
     fn from(r: entity::global_settings::Model) -> Self {
-        let value = if r.is_secret { None } else { r.value };
-        Setting {
-            key: r.key,
-            value,
-            is_secret: r.is_secret,
-            description: r.description,
-            updated_at: r.updated_at,
-            global: true,
-        }
+        Setting::new(r.key, r.value, r.is_secret, r.description, r.updated_at, true)
     }
 }
 
 /// The tenant's settings merged over the global defaults, by key.
 pub async fn settings(scope: &Scope) -> Result<Vec<Setting>> {
-    use sea_orm::{EntityTrait, QueryOrder};
+    use sea_orm::EntityTrait;
     let select = query::scoped::<entity::system_settings::Entity>(scope)?;
     let tx = scope.tx().await?;
     let own = select.all(&*tx).await?;
-    let defaults =
-        entity::global_settings::Entity::find().order_by_asc(entity::global_settings::Column::Key).all(&*tx).await?;
+    let defaults = entity::global_settings::Entity::find().all(&*tx).await?;
+    // By key: the tenant's own value over the default, in key order.
     let mut out: std::collections::BTreeMap<String, Setting> =
         defaults.into_iter().map(|r| (r.key.clone(), Setting::from(r))).collect();
     for row in own {

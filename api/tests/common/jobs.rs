@@ -1,5 +1,5 @@
 //! Worker processes and job batches for the queue tests.
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 
 use serde_json::json;
 use uuid::Uuid;
@@ -14,22 +14,8 @@ impl Worker {
     }
 
     pub fn start_with_env(app: &TestApp, args: &[&str], env: &[(&str, &str)]) -> Self {
-        let child = Command::new(env!("CARGO_BIN_EXE_atlas"))
-            .arg("worker")
-            .args(args)
-            .env("DATABASE_URL", &app.config.database_url)
-            .env("DIRECT_URL", &app.config.direct_url)
-            .env("ATLAS_WORKER_DATABASE_URL", app.config.worker_database_url.as_deref().unwrap_or_default())
-            .env("ATLAS_STORAGE_URL", &app.config.storage_url)
-            .env("ATLAS_LOG", "warn")
-            // The test servers run in development mode (diagnostic job types); so do their workers.
-            .env("ATLAS_ENV", "development")
-            // The tests' default embedder, as in `test_config`; a test may ask for the model.
-            .env("ATLAS_EMBEDDER", "hashing")
-            .envs(env.iter().copied())
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("start a worker");
+        let child =
+            super::atlas(&app.config, "worker").args(args).envs(env.iter().copied()).spawn().expect("start a worker");
         Worker(child)
     }
 

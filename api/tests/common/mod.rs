@@ -226,6 +226,23 @@ impl TestApp {
     }
 }
 
+/// `atlas <command>` on the test configuration's databases and store, in development mode (the
+/// test servers' diagnostic job types) with the tests' embedder; its standard output discarded.
+pub fn atlas(config: &Config, command: &str) -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_atlas"));
+    cmd.arg(command)
+        .env("DATABASE_URL", &config.database_url)
+        .env("DIRECT_URL", &config.direct_url)
+        .env("ATLAS_WORKER_DATABASE_URL", config.worker_database_url.as_deref().unwrap_or_default())
+        .env("ATLAS_STORAGE_URL", &config.storage_url)
+        .env("ATLAS_LOG", "warn")
+        .env("ATLAS_ENV", "development")
+        // As in `test_config`; a test may ask for the model.
+        .env("ATLAS_EMBEDDER", "hashing")
+        .stdout(std::process::Stdio::null());
+    cmd
+}
+
 pub async fn exec(db: &DatabaseConnection, sql: &str, values: Vec<sea_orm::Value>) -> Result<u64, sea_orm::DbErr> {
     let statement = Statement::from_sql_and_values(DbBackend::Postgres, sql, values);
     service::pool::execute(db, statement).await.map(|r| r.rows_affected())

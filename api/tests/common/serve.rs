@@ -1,6 +1,6 @@
 //! `atlas serve` as a process of its own, configured as the in-process test servers are, for the
 //! tests that need what only a process has: signals, exit, a pool and a listener of its own.
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, Command, ExitStatus};
 use std::time::{Duration, Instant};
 
 use api::auth::Keys;
@@ -18,16 +18,11 @@ impl Served {
         let base = format!("http://127.0.0.1:{port}");
         config.public_url = base.clone();
         config.application_name = format!("atlas-test-serve-{port}");
-        let child = Command::new(env!("CARGO_BIN_EXE_atlas"))
-            .arg("serve")
+        let child = super::atlas(&config, "serve")
             .args(args)
-            .env("DATABASE_URL", &config.database_url)
-            .env("DIRECT_URL", &config.direct_url)
-            .env("ATLAS_WORKER_DATABASE_URL", config.worker_database_url.as_deref().unwrap_or_default())
             .env("ATLAS_LISTEN_URL", &config.listen_url)
             .env("ATLAS_DB_PREPARED_STATEMENTS", config.prepared_statements.to_string())
             .env("ATLAS_DB_POOL_SIZE", config.db_pool_size.to_string())
-            .env("ATLAS_STORAGE_URL", &config.storage_url)
             .env("ATLAS_BIND", format!("127.0.0.1:{port}"))
             .env("ATLAS_PUBLIC_URL", &base)
             .env("ATLAS_APPLICATION_NAME", &config.application_name)
@@ -35,11 +30,7 @@ impl Served {
             .env("ATLAS_SERVE_WORKER", "false")
             .env("ATLAS_JWT_SECRET", &config.jwt_secret)
             .env("ATLAS_METRICS_TOKEN", METRICS_TOKEN)
-            .env("ATLAS_ENV", "development")
-            .env("ATLAS_EMBEDDER", "hashing")
-            .env("ATLAS_LOG", "warn")
             .envs(env.iter().copied())
-            .stdout(Stdio::null())
             .spawn()
             .expect("start atlas serve");
         let served = Served(child);
