@@ -37,6 +37,8 @@ pub enum Relation {
     Notes,
     #[sea_orm(has_many = "super::space_members::Entity")]
     SpaceMembers,
+    #[sea_orm(has_many = "super::tasks::Entity")]
+    Tasks,
     #[sea_orm(
         belongs_to = "super::tenants::Entity",
         from = "Column::TenantId",
@@ -88,6 +90,12 @@ impl Related<super::notes::Entity> for Entity {
 impl Related<super::space_members::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::SpaceMembers.def()
+    }
+}
+
+impl Related<super::tasks::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Tasks.def()
     }
 }
 

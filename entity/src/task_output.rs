@@ -18,6 +18,7 @@ pub struct Model {
     #[sea_orm(column_type = "Text")]
     pub content: String,
     pub created_at: DateTimeWithTimeZone,
+    pub space_id: Option<Uuid>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

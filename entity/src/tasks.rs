@@ -26,6 +26,7 @@ pub struct Model {
     pub created_by: Option<Uuid>,
     pub created_at: DateTimeWithTimeZone,
     pub updated_at: DateTimeWithTimeZone,
+    pub space_id: Option<Uuid>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -42,6 +43,14 @@ pub enum Relation {
         on_delete = "Cascade"
     )]
     Projects,
+    #[sea_orm(
+        belongs_to = "super::spaces::Entity",
+        from = "(Column::TenantId, Column::SpaceId)",
+        to = "(super::spaces::Column::TenantId, super::spaces::Column::Id)",
+        on_update = "NoAction",
+        on_delete = "Cascade"
+    )]
+    Spaces,
     #[sea_orm(has_many = "super::task_output::Entity")]
     TaskOutput,
     #[sea_orm(
@@ -85,6 +94,12 @@ impl Related<super::executions::Entity> for Entity {
 impl Related<super::projects::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::Projects.def()
+    }
+}
+
+impl Related<super::spaces::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Spaces.def()
     }
 }
 

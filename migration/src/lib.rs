@@ -68,6 +68,7 @@ impl MigratorTrait for Migrator {
             sql_migration!("m20261202_000023_audit_refusals", "audit_refusals"),
             sql_migration!("m20261202_000024_global_audit", "global_audit"),
             sql_migration!("m20261202_000025_citus_ready", "citus_ready"),
+            sql_migration!("m20261202_000026_space_privacy", "space_privacy"),
         ]
     }
 }

@@ -89,6 +89,8 @@ const CONSTRAINTS: &[(&str, &str, &str)] = &[
     ("tasks_project_fkey", "projectId", "no such project in this tenant"),
     ("tasks_parent_fkey", "parentId", "no such parent task in this tenant"),
     ("tasks_not_own_parent", "parentId", "a task cannot be its own parent"),
+    ("tasks_project_or_space", "spaceId", "a task is in a project or in a space, not both"),
+    ("tasks_parent_same_space", "parentId", "a subtask must be in its parent's space"),
     ("agents_tenant_name_key", "name", "an agent with this name already exists in the tenant"),
     ("agents_not_own_manager", "reportsTo", "an agent cannot report to itself"),
     ("workflows_tenant_name_key", "name", "a workflow with this name already exists in the tenant"),
@@ -116,6 +118,7 @@ const CONSTRAINTS: &[(&str, &str, &str)] = &[
     ),
     ("ledger_entries_currency_format", "currency", "currency must be an ISO 4217 code such as USD"),
     ("budgets_tenant_name_key", "name", "a budget with this name already exists"),
+    ("spaces_transfer_to_member", "transferTo", "spaces can only go to another member of this tenant"),
     ("kb_documents_tenant_slug_key", "slug", "a document with this slug already exists in the tenant"),
     ("kb_documents_slug_format", "slug", "slug must be a-z, 0-9 and '-', starting with a letter or digit"),
     ("kb_tags_tenant_name_key", "name", "a tag with this name already exists"),
@@ -279,6 +282,11 @@ fn from_sqlx(err: &sqlx::Error) -> Option<ServiceError> {
         // Row-level security refused the write: the row belongs to another tenant, or (files)
         // the caller may see it but not change it.
         "42501" => ServiceError::Forbidden("you may not change this here".into()),
+        // Atlas's own refusals, raised by its triggers and functions with a message written for
+        // the client (a folder holding others' files, a move into a space one may not write).
+        "AT403" => ServiceError::Forbidden(db.message().to_string()),
+        "AT409" => ServiceError::Conflict { field: None, message: db.message().to_string() },
+        "AT401" => ServiceError::Unauthenticated(db.message().to_string()),
         _ => return None,
     })
 }
