@@ -401,6 +401,8 @@ async fn resolve_tenant(owner: &DatabaseConnection, tenant: &str) -> Result<Uuid
 
 const DEMO_EMAIL: &str = "demo@atlas.dev";
 const DEMO_SLUG: &str = "demo";
+/// A second member of the demo tenant, to try the spaces' privacy with (README "Spaces").
+const DEMO_MEMBER_EMAIL: &str = "sam@atlas.dev";
 
 /// Seeds through the service layer as the demo user would, so the demo data obeys every rule.
 async fn seed_demo(config: &Config) -> Result<(), String> {
@@ -412,12 +414,17 @@ async fn seed_demo(config: &Config) -> Result<(), String> {
         Ok(u) => u.id,
         Err(_) => Uuid::now_v7(),
     };
-    let as_user = |tenant| {
+    let member_id = match resolve_user(&owner, DEMO_MEMBER_EMAIL).await {
+        Ok(u) => u.id,
+        Err(_) => Uuid::now_v7(),
+    };
+    let scope_of = |user, email: &str, tenant| {
         Scope::new(
             app.clone(),
-            Principal { user_id: Some(user_id), tenant_id: tenant, email: Some(DEMO_EMAIL.into()), system: false },
+            Principal { user_id: Some(user), tenant_id: tenant, email: Some(email.into()), system: false },
         )
     };
+    let as_user = |tenant| scope_of(user_id, DEMO_EMAIL, tenant);
     let tenant_id = match resolve_tenant(&owner, DEMO_SLUG).await {
         Ok(id) => id,
         Err(_) => {
@@ -459,9 +466,37 @@ async fn seed_demo(config: &Config) -> Result<(), String> {
                 }
             }
             scope.finish(true).await.map_err(svc)?;
+            // A second member, a personal space each with a note, and a PUBLIC space for both.
+            let invite = tenancy::InviteMemberInput {
+                email: DEMO_MEMBER_EMAIL.into(),
+                role: entity::sea_orm_active_enums::MemberRole::Member,
+            };
+            let scope = as_user(Some(tenant.id));
+            let (_, invitation) = tenancy::invite_member(&scope, invite).await.map_err(svc)?;
+            scope.finish(true).await.map_err(svc)?;
+            let scope = scope_of(member_id, DEMO_MEMBER_EMAIL, None);
+            tenancy::accept_invitation(&scope, &invitation).await.map_err(svc)?;
+            scope.finish(true).await.map_err(svc)?;
+            for (user, email, space, note) in [
+                (user_id, DEMO_EMAIL, "Demo's notes", "Only the demo owner reads this"),
+                (member_id, DEMO_MEMBER_EMAIL, "Sam's notes", "Only Sam reads this"),
+            ] {
+                let scope = scope_of(user, email, Some(tenant.id));
+                demo_space(&scope, space, Some(user), note).await?;
+                scope.finish(true).await.map_err(svc)?;
+            }
+            let scope = as_user(Some(tenant.id));
+            demo_space(&scope, "Everyone", None, "Every member reads this").await?;
+            scope.finish(true).await.map_err(svc)?;
             tenant.id
         }
     };
+    let member_token = Keys::new(&config.jwt_secret).mint(
+        member_id,
+        Some(tenant_id),
+        Some(DEMO_MEMBER_EMAIL.into()),
+        30 * 24 * 3600,
+    )?;
     let token =
         Keys::new(&config.jwt_secret).mint(user_id, Some(tenant_id), Some(DEMO_EMAIL.into()), 30 * 24 * 3600)?;
     println!("\nDemo tenant {DEMO_SLUG} ({tenant_id}), owner {DEMO_EMAIL}");
@@ -470,6 +505,29 @@ async fn seed_demo(config: &Config) -> Result<(), String> {
     println!("    -H 'authorization: Bearer {token}' \\");
     println!("    -d '{{\"query\":\"{{ me {{ email }} tenant {{ name }} projects(first: 5) {{ totalCount edges {{ node {{ name tasks {{ totalCount }} }} }} }} }}\"}}'");
     println!("\nOr open GraphiQL, signed in as the demo owner:\n  http://{}/graphql#token={token}\n", config.bind);
+    println!(
+        "And as {DEMO_MEMBER_EMAIL}, a member with a personal space of their own:\n  http://{}/graphql#token={member_token}\n",
+        config.bind
+    );
+    Ok(())
+}
+
+/// A space (personal when `owner` is set, else PUBLIC for the organisation) with one note.
+async fn demo_space(scope: &Scope, name: &str, owner: Option<Uuid>, note: &str) -> Result<(), String> {
+    use entity::sea_orm_active_enums::SpaceVisibility;
+    use service::knowledge::notes;
+    use service::tenancy::spaces;
+    let slug: String = name.to_lowercase().chars().filter(|c| c.is_ascii_alphanumeric()).collect();
+    let visibility = if owner.is_some() { SpaceVisibility::Private } else { SpaceVisibility::Public };
+    let space = spaces::create(
+        scope,
+        spaces::Create { name: name.into(), slug, description: None, visibility, owner_user_id: owner },
+    )
+    .await
+    .map_err(svc)?;
+    notes::create(scope, notes::Create { space_id: space.id, title: note.into(), content: String::new() })
+        .await
+        .map_err(svc)?;
     Ok(())
 }
 
@@ -486,6 +544,7 @@ fn task_input(
         status: entity::sea_orm_active_enums::TaskStatus::Pending,
         priority,
         project_id: project,
+        space_id: None,
         parent_id: parent,
         result: None,
     }

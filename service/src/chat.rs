@@ -52,7 +52,8 @@ crate::crud! {
     }
     roles write Member, delete Member;
     events parent chat_id;
-    check create super::check_parts;
+    check create super::check_new_parts;
+    check update super::check_changed_parts;
 }
 
 crate::crud! {
@@ -76,10 +77,18 @@ crate::crud! {
 
 const PART_TYPES: &[&str] = &["text", "image", "tool-call", "tool-result", "file", "reasoning"];
 
+async fn check_new_parts(_scope: &Scope, input: &mut messages::Create) -> Result<()> {
+    check_parts(&input.parts)
+}
+
+async fn check_changed_parts(_scope: &Scope, _id: Uuid, input: &mut messages::Update) -> Result<()> {
+    input.parts.as_ref().map_or(Ok(()), check_parts)
+}
+
 /// Parts are a non-empty list of objects, each with a known `type`.
-async fn check_parts(_scope: &Scope, input: &mut messages::Create) -> Result<()> {
+fn check_parts(parts: &serde_json::Value) -> Result<()> {
     let bad = |m: &str| ServiceError::bad_input("parts", m.to_string());
-    let parts = input.parts.as_array().ok_or_else(|| bad("parts must be a list"))?;
+    let parts = parts.as_array().ok_or_else(|| bad("parts must be a list"))?;
     if parts.is_empty() {
         return Err(bad("a message needs at least one part"));
     }

@@ -50,10 +50,12 @@ pub fn parent(v: impl Into<Option<Uuid>>) -> Option<Uuid> {
 ///     create CreateProjectInput { name: String, scheduled_at: Option<DateTimeWithTimeZone> => db_default, }
 ///     update UpdateProjectInput { name: Option<String>, description: MaybeUndefined<String>, }
 ///     roles read Viewer, write Member, delete Manager;
-///     events none;                       // or: events parent project_id;
+///     events none;                       // or: events parent project_id [space space_id];
 ///     check create check_project;        // optional: async fn(&Scope, &mut Create) -> Result<()>
 ///     check update check_project_update; // optional: async fn(&Scope, Uuid, &mut Update) -> Result<()>
 ///     stamp stamp_row;                   // optional: async fn(&Scope, &mut ActiveModel) -> Result<()>
+///     after after_write;                 // optional: async fn(&Scope, &Model) -> Result<()>
+///     narrow default_filter;             // optional: fn(Option<Filter>) -> Option<Filter>, for lists
 /// }
 /// ```
 #[macro_export]
@@ -66,11 +68,12 @@ macro_rules! crud {
         create $Create:ident { $( $(#[$cmeta:meta])* $cfield:ident : $cty:ty $( => $cmode:ident )?, )* }
         update $Update:ident { $( $(#[$umeta:meta])* $ufield:ident : $uty:ty, )* }
         roles write $write:ident, delete $delete:ident;
-        events $( parent $pfield:ident )? $( none )?;
+        events $( parent $pfield:ident )? $( space $sfield:ident )? $( none )?;
         $( check create $ccheck:path; )?
         $( check update $ucheck:path; )?
         $( stamp $stamp:path; )?
         $( after $after:path; )?
+        $( narrow $narrow:path; )?
     ) => {
         $(#[$modmeta])*
         pub mod $module {
@@ -141,6 +144,7 @@ macro_rules! crud {
                 args: &PageArgs,
                 reads: impl Fn(&str) -> bool,
             ) -> Result<Page<M>> {
+                $( let filter = $narrow(filter); )?
                 let mut select = $crate::query::skipping(
                     $crate::query::scoped::<E>(scope)?,
                     $crate::query::Skip::unwanted::<E>(reads),
@@ -171,7 +175,7 @@ macro_rules! crud {
                 $( $stamp(scope, &mut model).await?; )?
                 let fields = $crate::crud::set_fields(&model);
                 let row = $crate::query::insert(scope, model).await?;
-                $crate::crud::changed!(scope, row, $label, $entity, Created, fields $(, $pfield)?);
+                $crate::crud::changed!(scope, row, $label, $entity, Created, fields, [$($pfield)?], [$($sfield)?]);
                 $( $after(scope, &row).await?; )?
                 Ok(row)
             }
@@ -183,7 +187,7 @@ macro_rules! crud {
                 let model = Am { $( $ufield: input.$ufield.into_active(), )* ..Default::default() };
                 let fields = $crate::crud::set_fields(&model);
                 let row = $crate::query::update(scope, $label, id, model).await?;
-                $crate::crud::changed!(scope, row, $label, $entity, Updated, fields $(, $pfield)?);
+                $crate::crud::changed!(scope, row, $label, $entity, Updated, fields, [$($pfield)?], [$($sfield)?]);
                 $( $after(scope, &row).await?; )?
                 Ok(row)
             }
@@ -191,7 +195,7 @@ macro_rules! crud {
             pub async fn delete(scope: &Scope, id: uuid::Uuid) -> Result<M> {
                 scope.require(MemberRole::$delete, concat!("delete a ", $label)).await?;
                 let row = $crate::query::delete::<E>(scope, $label, id).await?;
-                $crate::crud::changed!(scope, row, $label, $entity, Deleted, Vec::<&str>::new() $(, $pfield)?);
+                $crate::crud::changed!(scope, row, $label, $entity, Deleted, Vec::<&str>::new(), [$($pfield)?], [$($sfield)?]);
                 Ok(row)
             }
         }
@@ -231,7 +235,7 @@ pub fn set_fields<A: sea_orm::ActiveModelTrait>(model: &A) -> Vec<&'static str> 
 #[macro_export]
 #[doc(hidden)]
 macro_rules! __crud_changed {
-    ($scope:expr, $row:expr, $label:literal, $entity:ident, $op:ident, $fields:expr $(, $pfield:ident)?) => {{
+    ($scope:expr, $row:expr, $label:literal, $entity:ident, $op:ident, $fields:expr, [$($pfield:ident)?], [$($sfield:ident)?]) => {{
         let op = $crate::events::ChangeOp::$op;
         let meta = serde_json::json!({ "fields": $fields });
         $crate::governance::record($scope, &format!("{}.{}", $label, op.verb()), stringify!($entity), $row.id, meta)
@@ -239,7 +243,10 @@ macro_rules! __crud_changed {
         #[allow(unused_mut, unused_assignments)]
         let mut parent: Option<uuid::Uuid> = None;
         $( parent = $crate::crud::parent($row.$pfield); )?
-        $crate::events::notify($scope, stringify!($entity), $row.id, op, parent).await?;
+        #[allow(unused_mut, unused_assignments)]
+        let mut space: Option<uuid::Uuid> = None;
+        $( space = $crate::crud::parent($row.$sfield); )?
+        $crate::events::notify_in($scope, stringify!($entity), $row.id, op, parent, space).await?;
     }};
 }
 pub use __crud_changed as changed;

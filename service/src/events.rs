@@ -38,6 +38,9 @@ pub struct Event {
     pub op: ChangeOp,
     /// The parent the row hangs under (a task's project), for filtered subscriptions.
     pub parent_id: Option<Uuid>,
+    /// The space the row lives in, if any: decides who may hear of it once the row is gone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub space_id: Option<Uuid>,
     /// Not a change but "events may have been missed" (the LISTEN connection was re-established,
     /// or a subscriber fell behind): subscribers re-read the current state.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -52,6 +55,7 @@ impl Event {
             id: Uuid::nil(),
             op: ChangeOp::Updated,
             parent_id: None,
+            space_id: None,
             resync: true,
         }
     }
@@ -62,10 +66,23 @@ impl Event {
 const CREATED_BY_TRIGGER: &[&str] = &["jobs"];
 
 pub async fn notify(scope: &Scope, entity: &str, id: Uuid, op: ChangeOp, parent_id: Option<Uuid>) -> Result<()> {
+    notify_in(scope, entity, id, op, parent_id, None).await
+}
+
+/// `notify` for a row that lives in a space (`space_id`).
+pub async fn notify_in(
+    scope: &Scope,
+    entity: &str,
+    id: Uuid,
+    op: ChangeOp,
+    parent_id: Option<Uuid>,
+    space_id: Option<Uuid>,
+) -> Result<()> {
     if op == ChangeOp::Created && CREATED_BY_TRIGGER.contains(&entity) {
         return Ok(());
     }
-    let event = Event { tenant_id: scope.tenant_id()?, entity: entity.to_string(), id, op, parent_id, resync: false };
+    let tenant_id = scope.tenant_id()?;
+    let event = Event { tenant_id, entity: entity.to_string(), id, op, parent_id, space_id, resync: false };
     let payload = serde_json::to_string(&event).map_err(|e| crate::ServiceError::internal(e.to_string()))?;
     let tx = scope.tx().await?;
     tx.execute_raw(Statement::from_sql_and_values(

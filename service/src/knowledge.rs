@@ -41,6 +41,7 @@ crate::crud! {
     events none;
     check create super::check_new_document;
     after super::chunk_document;
+    narrow super::unarchived;
 }
 
 crate::crud! {
@@ -125,6 +126,22 @@ crate::crud! {
     }
     roles write Member, delete Member;
     events parent space_id;
+}
+
+/// Archived documents are listed only on request: a filter that says nothing of `status` gets
+/// `status: { ne: ARCHIVED }`.
+fn unarchived(filter: Option<kb_documents::Filter>) -> Option<kb_documents::Filter> {
+    fn mentions_status(f: &kb_documents::Filter) -> bool {
+        f.status.is_some()
+            || f.and.iter().flatten().any(mentions_status)
+            || f.or.iter().flatten().any(mentions_status)
+            || f.not.as_deref().is_some_and(mentions_status)
+    }
+    let mut f = filter.unwrap_or_default();
+    if !mentions_status(&f) {
+        f.status = Some(EnumFilter { eq: None, ne: Some(KbStatus::Archived), in_list: None });
+    }
+    Some(f)
 }
 
 async fn check_new_document(_scope: &Scope, input: &mut kb_documents::Create) -> Result<()> {

@@ -304,7 +304,21 @@ where
         .filter(column::<A::Entity>("id")?.eq(id));
     let tx = scope.tx().await?;
     let mut rows = select.exec_with_returning(&*tx).await?;
-    rows.pop().ok_or_else(|| ServiceError::not_found(entity, id))
+    drop(tx);
+    match rows.pop() {
+        Some(row) => Ok(row),
+        None => Err(refused::<A::Entity>(scope, entity, id).await),
+    }
+}
+
+/// Why a write by id touched no row: the caller sees the row but row-level security does not let
+/// them change it (FORBIDDEN), or there is no such row for them (NOT_FOUND, as for another
+/// tenant's id).
+async fn refused<E: EntityTrait>(scope: &Scope, entity: &'static str, id: Uuid) -> ServiceError {
+    match get::<E>(scope, entity, id).await {
+        Ok(_) => ServiceError::Forbidden(format!("you may see this {entity} but not change it")),
+        Err(e) => e,
+    }
 }
 
 /// Delete the row `id` of the caller's tenant and return it; NOT_FOUND if absent.
@@ -313,7 +327,11 @@ pub async fn delete<E: EntityTrait>(scope: &Scope, entity: &'static str, id: Uui
         E::delete_many().filter(column::<E>("tenant_id")?.eq(scope.tenant_id()?)).filter(column::<E>("id")?.eq(id));
     let tx = scope.tx().await?;
     let mut rows = stmt.exec_with_returning(&*tx).await?;
-    rows.pop().ok_or_else(|| ServiceError::not_found(entity, id))
+    drop(tx);
+    match rows.pop() {
+        Some(row) => Ok(row),
+        None => Err(refused::<E>(scope, entity, id).await),
+    }
 }
 
 /// One page of `select` (already scoped and filtered), ordered by `order` then id, plus the

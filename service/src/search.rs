@@ -42,6 +42,9 @@ pub struct SearchFilter {
     pub project_id: Option<Uuid>,
     /// KB chunks: the document.
     pub document_id: Option<Uuid>,
+    /// KB chunks: documents in these states. Left out, archived documents are not searched;
+    /// drafts are only ever seen by their authors and the tenant's editors.
+    pub document_status: Option<Vec<entity::sea_orm_active_enums::KbStatus>>,
     /// Files: the file.
     pub file_id: Option<Uuid>,
     /// Data records: `task` or `feedback`.
@@ -96,9 +99,10 @@ fn table(target: SearchTarget) -> Table {
 fn conditions(target: SearchTarget, filter: &SearchFilter, first: usize) -> Result<(String, Vec<Value>)> {
     let mut sql = String::new();
     let mut values: Vec<Value> = vec![];
-    let mut add = |cond: &str, v: Value| {
+    // `cond $n close`: the value's placeholder sits between the two.
+    let mut add = |cond: &str, v: Value, close: &str| {
         values.push(v);
-        sql.push_str(&format!(" AND {cond} ${}", first + values.len() - 1));
+        sql.push_str(&format!(" AND {cond} ${}{close}", first + values.len() - 1));
     };
     let refuse = |field: &str| {
         Err(ServiceError::bad_input(format!("filter.{field}"), format!("{field} does not apply to {target:?}")))
@@ -108,19 +112,19 @@ fn conditions(target: SearchTarget, filter: &SearchFilter, first: usize) -> Resu
         if !matches!(target, DataRecords | Code) {
             return refuse("projectId");
         }
-        add("project_id =", p.into());
+        add("project_id =", p.into(), "");
     }
     if let Some(d) = filter.document_id {
         if target != KbChunks {
             return refuse("documentId");
         }
-        add("document_id =", d.into());
+        add("document_id =", d.into(), "");
     }
     if let Some(f) = filter.file_id {
         if target != Files {
             return refuse("fileId");
         }
-        add("file_id =", f.into());
+        add("file_id =", f.into(), "");
     }
     if let Some(t) = filter.record_type {
         if target != DataRecords {
@@ -130,7 +134,7 @@ fn conditions(target: SearchTarget, filter: &SearchFilter, first: usize) -> Resu
             entity::sea_orm_active_enums::RecordType::Task => "task",
             entity::sea_orm_active_enums::RecordType::Feedback => "feedback",
         };
-        add("record_type::text =", name.into());
+        add("record_type::text =", name.into(), "");
     }
     if let Some(c) = filter.category {
         if target != DataRecords {
@@ -140,20 +144,41 @@ fn conditions(target: SearchTarget, filter: &SearchFilter, first: usize) -> Resu
             entity::sea_orm_active_enums::RecordCategory::Top10 => "top_10",
             entity::sea_orm_active_enums::RecordCategory::Bottom10 => "bottom_10",
         };
-        add("category::text =", name.into());
+        add("category::text =", name.into(), "");
     }
     if let Some(l) = &filter.language {
         if target != Code {
             return refuse("language");
         }
-        add("language =", l.clone().into());
+        add("language =", l.clone().into(), "");
     }
     if let Some(p) = &filter.path_prefix {
         if target != Code {
             return refuse("pathPrefix");
         }
-        add("starts_with(file_path,", p.clone().into());
-        sql.push(')');
+        add("starts_with(file_path,", p.clone().into(), ")");
+    }
+    if filter.document_status.is_some() && target != KbChunks {
+        return refuse("documentStatus");
+    }
+    if target == KbChunks {
+        use entity::sea_orm_active_enums::KbStatus;
+        let states = filter.document_status.clone().unwrap_or_else(|| vec![KbStatus::Draft, KbStatus::Published]);
+        let names: Vec<String> = states
+            .iter()
+            .map(|s| match s {
+                KbStatus::Draft => "draft",
+                KbStatus::Published => "published",
+                KbStatus::Archived => "archived",
+            })
+            .map(String::from)
+            .collect();
+        // `$1` is the tenant (see `query::raw`); row-level security hides others' drafts.
+        add(
+            "document_id IN (SELECT d.id FROM kb_documents d WHERE d.tenant_id = $1 AND d.status::text = ANY(",
+            names.into(),
+            "))",
+        );
     }
     Ok((sql, values))
 }

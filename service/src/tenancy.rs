@@ -24,6 +24,9 @@ pub async fn me(scope: &Scope) -> Result<users::Model> {
     let id = scope.user_id()?;
     let tx = scope.tx().await?;
     if let Some(user) = users::Entity::find_by_id(id).one(&*tx).await? {
+        if user.deleted_at.is_some() {
+            return Err(ServiceError::Unauthenticated("this account was deleted".into()));
+        }
         return Ok(user);
     }
     let email = scope.principal().email.clone().ok_or_else(|| {
@@ -282,7 +285,10 @@ pub async fn update_member_role(scope: &Scope, member_id: Uuid, role: MemberRole
 }
 
 /// Remove a member: admins and owners may remove others (owners only by owners); anyone may leave.
-pub async fn remove_member(scope: &Scope, member_id: Uuid) -> Result<tenant_members::Model> {
+/// The member's personal spaces go to `transfer_to` (another member), with the files they own
+/// there, or are deleted with all they hold; their space memberships and file grants go with the
+/// membership (a trigger).
+pub async fn remove_member(scope: &Scope, member_id: Uuid, transfer_to: Option<Uuid>) -> Result<tenant_members::Model> {
     let member = query::get::<tenant_members::Entity>(scope, "member", member_id).await?;
     if member.user_id != scope.user_id()? {
         let mine = scope.require(MemberRole::Admin, "remove members").await?;
@@ -293,10 +299,96 @@ pub async fn remove_member(scope: &Scope, member_id: Uuid) -> Result<tenant_memb
     if member.role == MemberRole::Owner {
         ensure_another_owner(scope, member_id).await?;
     }
+    let spaces = hand_over_spaces(scope, member.user_id, transfer_to, None).await?;
     let removed = query::delete::<tenant_members::Entity>(scope, "member", member_id).await?;
-    record(scope, "member.remove", "tenant_members", member_id, serde_json::json!({ "userId": removed.user_id }))
-        .await?;
+    let meta = serde_json::json!({
+        "userId": removed.user_id,
+        "spaces": spaces,
+        "spacesTo": transfer_to,
+    });
+    record(scope, "member.remove", "tenant_members", member_id, meta).await?;
     Ok(removed)
+}
+
+/// `user`'s personal spaces (or the one `space`) handed to `to`, or deleted when `to` is None; the
+/// database checks again that the caller is that user or a tenant owner or admin. How many.
+async fn hand_over_spaces(scope: &Scope, user: Uuid, to: Option<Uuid>, space: Option<Uuid>) -> Result<i64> {
+    use sea_orm::ConnectionTrait;
+    let tx = scope.tx().await?;
+    let row = tx
+        .query_one_raw(query::raw(
+            scope,
+            "SELECT atlas_hand_over_spaces($1, $2, $3, $4) AS n",
+            [user.into(), to.into(), space.into()],
+        )?)
+        .await?;
+    Ok(row.map(|r| r.try_get::<i64>("", "n")).transpose()?.unwrap_or(0))
+}
+
+/// Whether the caller reads what `space` holds (README's access table, as row-level security
+/// decides it): for change events of rows that are gone, so no longer there to read. A space that
+/// no longer exists admits nobody.
+pub async fn reads_space(scope: &Scope, space: Uuid) -> Result<bool> {
+    use sea_orm::ConnectionTrait;
+    let tx = scope.tx().await?;
+    let row = tx
+        .query_one_raw(query::raw(
+            scope,
+            "SELECT EXISTS (SELECT 1 FROM spaces WHERE tenant_id = $1 AND id = $2) \
+               AND atlas_space_role($1, $2) IS NOT NULL AS reads",
+            [space.into()],
+        )?)
+        .await?;
+    Ok(row.map(|r| r.try_get::<bool>("", "reads")).transpose()?.unwrap_or(false))
+}
+
+/// Give a personal space to another member of the tenant: its owner may, and so may tenant
+/// owners and admins (who manage personal spaces without reading them). The files its owner
+/// kept there go along.
+pub async fn transfer_space(scope: &Scope, space_id: Uuid, to: Uuid) -> Result<entity::spaces::Model> {
+    let space = spaces::get(scope, space_id).await?;
+    let owner = space.owner_user_id.ok_or_else(|| {
+        ServiceError::bad_input("id", "an organisation space has no owner to transfer; change its members")
+    })?;
+    if owner != scope.user_id()? {
+        scope.require(MemberRole::Admin, "transfer another member's space").await?;
+    }
+    crate::work::ensure_member(scope, "toUserId", to).await?;
+    hand_over_spaces(scope, owner, Some(to), Some(space_id)).await?;
+    record(scope, "space.transfer", "spaces", space_id, serde_json::json!({ "from": owner, "to": to })).await?;
+    crate::events::notify(scope, "spaces", space_id, crate::events::ChangeOp::Updated, None).await?;
+    spaces::get(scope, space_id).await
+}
+
+/// Delete the caller's account (`user` None) or, by an owner, the account of a member who
+/// belongs to no other tenant. Personal spaces go with all they hold; shared content goes to
+/// `transfer_to` (a member, only for another's account) or keeps the tombstone author the user
+/// row becomes. The account's tokens stop working at once: every request checks.
+pub async fn delete_account(scope: &Scope, user: Option<Uuid>, transfer_to: Option<Uuid>) -> Result<Uuid> {
+    use sea_orm::ConnectionTrait;
+    let me = scope.user_id()?;
+    let target = user.unwrap_or(me);
+    if target != me {
+        scope.require(MemberRole::Owner, "delete a member's account").await?;
+    }
+    let tx = scope.tx().await?;
+    // Raw, not `query::raw`: the account may span tenants, and the function checks the caller.
+    tx.execute_raw(sea_orm::Statement::from_sql_and_values(
+        sea_orm::DbBackend::Postgres,
+        "SELECT atlas_delete_account($1, $2)",
+        [target.into(), transfer_to.into()],
+    ))
+    .await?;
+    drop(tx);
+    let meta = serde_json::json!({ "userId": target, "contentTo": transfer_to });
+    match scope.principal().tenant_id {
+        Some(_) => record(scope, "user.delete", "users", target, meta).await?,
+        None => {
+            let tx = scope.tx().await?;
+            crate::governance::record_global(&*tx, Some(me), "user.delete", ("users", target), meta).await?;
+        }
+    }
+    Ok(target)
 }
 
 /// Whether an owner other than `except` remains. The tenant's owner rows are locked first
@@ -373,7 +465,7 @@ crate::crud! {
         description: async_graphql::MaybeUndefined<String>,
         visibility: Option<entity::sea_orm_active_enums::SpaceVisibility>,
     }
-    roles write Member, delete Admin;
+    roles write Member, delete Member;
     events none;
     check create super::check_new_space;
 }
@@ -396,7 +488,7 @@ crate::crud! {
     update UpdateSpaceMemberInput {
         role: Option<entity::sea_orm_active_enums::SpaceRole>,
     }
-    roles write Manager, delete Manager;
+    roles write Member, delete Viewer;
     events parent space_id;
     check create super::check_space_member;
 }

@@ -339,6 +339,7 @@ where
                 id,
                 op: service::events::ChangeOp::Updated,
                 parent_id: None,
+                space_id: None,
                 resync: true,
             })
         })

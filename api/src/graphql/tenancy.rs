@@ -188,9 +188,29 @@ impl TenancyMutation {
         Ok(Member(tenancy::update_member_role(ctx.scope()?, id, role).await?))
     }
 
-    /// Remove a member (admins and owners), or leave the tenant (your own membership).
-    async fn remove_member(&self, ctx: &Context<'_>, id: Uuid) -> Result<Member> {
-        Ok(Member(tenancy::remove_member(ctx.scope()?, id).await?))
+    /// Remove a member (admins and owners), or leave the tenant (your own membership). Their
+    /// space memberships and file grants go; their personal spaces go to `transferTo` (another
+    /// member), with the files they own there, or are deleted with all they hold.
+    async fn remove_member(&self, ctx: &Context<'_>, id: Uuid, transfer_to: Option<Uuid>) -> Result<Member> {
+        Ok(Member(tenancy::remove_member(ctx.scope()?, id, transfer_to).await?))
+    }
+
+    /// Give a personal space to another member: its owner may, and tenant owners and admins.
+    async fn transfer_space(&self, ctx: &Context<'_>, id: Uuid, to_user_id: Uuid) -> Result<Space> {
+        Ok(tenancy::transfer_space(ctx.scope()?, id, to_user_id).await?.into())
+    }
+
+    /// Delete your account: your personal spaces go with all they hold, in every tenant; what
+    /// you wrote in shared spaces stays under a "Deleted user" author; your tokens stop working
+    /// at once. Refused while you are the last owner of a tenant with other members.
+    async fn delete_my_account(&self, ctx: &Context<'_>) -> Result<Uuid> {
+        Ok(tenancy::delete_account(ctx.scope()?, None, None).await?)
+    }
+
+    /// Delete a member's account (owners), when they belong to no other tenant: as
+    /// `deleteMyAccount`, and what they own or wrote here goes to `transferTo` when given.
+    async fn delete_user(&self, ctx: &Context<'_>, id: Uuid, transfer_to: Option<Uuid>) -> Result<Uuid> {
+        Ok(tenancy::delete_account(ctx.scope()?, Some(id), transfer_to).await?)
     }
 }
 
@@ -226,6 +246,8 @@ complex! {
         many notes: super::knowledge::Note = entity::notes::Entity["space_id"] by id;
         many folders: super::files::Folder = entity::folders::Entity["space_id"] by id;
         many chats: super::chat::Chat = entity::chats::Entity["space_id"] by id;
+        many tasks: super::work::Task = entity::tasks::Entity["space_id"] by id;
+        many files: super::files::File = entity::files::Entity["space_id"] by id;
         one owner: User = users::Entity[owner_user_id];
     }
     /// Personal spaces have an owner; organisation spaces do not.

@@ -77,6 +77,8 @@ object! {
         priority: TaskPriority,
         result: Option<serde_json::Value>,
         project_id: Option<Uuid>,
+        /// The space a task of seed 002 lives in; empty for project tasks.
+        space_id: Option<Uuid>,
         parent_id: Option<Uuid>,
         created_by: Option<Uuid>,
         created_at: DateTime<FixedOffset>,
@@ -92,6 +94,7 @@ complex! {
         many output: TaskOutput = entity::task_output::Entity["task_id"] by id;
         many commits: Commit = entity::commits::Entity["task_id"] by id;
         one project: Project = entity::projects::Entity[project_id];
+        one space: super::tenancy::Space = entity::spaces::Entity[space_id];
         one parent: Task = entity::tasks::Entity[parent_id];
         one creator: User = entity::users::Entity[created_by];
     }
@@ -413,6 +416,12 @@ impl WorkSubscription {
         id: Option<Uuid>,
     ) -> Result<impl Stream<Item = Result<TaskEvent>>> {
         authorise(ctx).await?;
+        // A task the caller may not see (another's space) is NOT_FOUND here, not silence.
+        if let Some(id) = id {
+            let scope = ctx.scope()?;
+            tasks::get(scope, id).await?;
+            scope.finish(false).await?;
+        }
         let keep = move |e: &service::events::Event| {
             id.is_none_or(|want| want == e.id) && project_id.is_none_or(|p| Some(p) == e.parent_id)
         };
@@ -421,6 +430,13 @@ impl WorkSubscription {
                 ChangeOp::Deleted => None,
                 _ => tasks::get(&scope, event.id).await.ok(),
             };
+            // A task in a space is announced only to those who read the space, also when it is
+            // gone (deleted, or changed and deleted before this event is read): not even its id.
+            if let (None, Some(space)) = (&task, event.space_id) {
+                if !service::tenancy::reads_space(&scope, space).await.unwrap_or(false) {
+                    return None;
+                }
+            }
             Some(TaskEvent { op: event.op, id: event.id, project_id: event.parent_id, task: task.map(Task::from) })
         })
     }
@@ -499,6 +515,10 @@ impl WorkSubscription {
         id: Uuid,
     ) -> Result<impl Stream<Item = Result<ExecutionEvent>>> {
         authorise(ctx).await?;
+        // An execution of a task the caller may not see is NOT_FOUND here, not silence.
+        let scope = ctx.scope()?;
+        executions::get(scope, id).await?;
+        scope.finish(false).await?;
         changes(
             ctx,
             "executions",

@@ -62,12 +62,17 @@ pub async fn start(scope: &Scope, id: Uuid) -> Result<executions::Model> {
     }
     {
         let tx = scope.tx().await?;
-        tx.execute_raw(crate::query::raw(
-            scope,
-            "UPDATE executions SET status = 'pending', error = NULL WHERE tenant_id = $1 AND id = $2",
-            [id.into()],
-        )?)
-        .await?;
+        let done = tx
+            .execute_raw(crate::query::raw(
+                scope,
+                "UPDATE executions SET status = 'pending', error = NULL WHERE tenant_id = $1 AND id = $2",
+                [id.into()],
+            )?)
+            .await?;
+        // Seen but not changed: row-level security keeps the caller from running it.
+        if done.rows_affected() == 0 {
+            return Err(ServiceError::Forbidden("you may see this execution but not run it".into()));
+        }
     }
     crate::queue::enqueue(scope, crate::queue::JobSpec::new(&JOB, json!({ "execution_id": id })).retries(2)).await?;
     events::notify(scope, "executions", id, ChangeOp::Updated, Some(execution.task_id)).await?;

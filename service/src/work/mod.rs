@@ -62,6 +62,8 @@ crate::crud! {
     filter TaskFilter {
         id: UuidFilter => Id,
         project_id: UuidFilter => ProjectId,
+        /// The space a task of seed 002 lives in; project tasks have none.
+        space_id: UuidFilter => SpaceId,
         /// `{ isNull: true }` selects top-level tasks.
         parent_id: UuidFilter => ParentId,
         status: EnumFilter<TaskStatus> => Status,
@@ -85,6 +87,9 @@ crate::crud! {
         priority: TaskPriority,
         /// Left out for a subtask: it takes its parent's project.
         project_id: Option<Uuid>,
+        /// A task in a space (seed 002) is seen by those the space admits; left out for a subtask,
+        /// it takes its parent's space.
+        space_id: Option<Uuid>,
         parent_id: Option<Uuid>,
         result: Option<serde_json::Value>,
     }
@@ -98,7 +103,7 @@ crate::crud! {
         result: MaybeUndefined<serde_json::Value>,
     }
     roles write Member, delete Member;
-    events parent project_id;
+    events parent project_id space space_id;
     check create super::check_new_task;
     check update super::check_task_update;
 }
@@ -132,7 +137,7 @@ async fn check_project_update(scope: &Scope, _id: Uuid, input: &mut projects::Up
     Ok(())
 }
 
-/// A subtask lives in its parent's project.
+/// A subtask lives in its parent's project and space.
 async fn check_new_task(scope: &Scope, input: &mut tasks::Create) -> Result<()> {
     input.title = required_text("title", &input.title, 500)?;
     if let Some(parent_id) = input.parent_id {
@@ -145,6 +150,10 @@ async fn check_new_task(scope: &Scope, input: &mut tasks::Create) -> Result<()> 
                 return Err(ServiceError::bad_input("projectId", "a subtask must be in its parent's project"))
             }
             _ => {}
+        }
+        // A different space is refused by the database (`tasks_parent_same_space`).
+        if input.space_id.is_none() {
+            input.space_id = parent.space_id;
         }
     }
     Ok(())
