@@ -4,92 +4,12 @@
 //! without a line of test code; a type whose rows this suite cannot make fails it.
 mod common;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
+use common::schema::{named, required_value, schema, Schema};
 use common::{code, data, FilePart, TestApp, TestUser};
 use serde_json::{json, Value};
 use uuid::Uuid;
-
-const INTROSPECTION: &str = r#"{ __schema {
-  queryType { fields { name args { name type { kind name ofType { kind name } } } type { kind name ofType { kind name } } } }
-  mutationType { fields { name args { name type { kind name ofType { kind name } } } type { kind name ofType { kind name } } } }
-  types { name kind enumValues { name } inputFields { name defaultValue type { kind name ofType { kind name ofType { kind name } } } } }
-} }"#;
-
-/// What the schema offers for one entity type.
-#[derive(Default, Debug)]
-struct Ops {
-    get: Option<String>,
-    list: Option<String>,
-    create: Option<(String, String)>,
-    update: Option<String>,
-    delete: Option<String>,
-}
-
-fn named(t: &Value) -> Option<&str> {
-    t["name"].as_str().or_else(|| t["ofType"]["name"].as_str()).or_else(|| t["ofType"]["ofType"]["name"].as_str())
-}
-
-fn arg_names(f: &Value) -> Vec<&str> {
-    f["args"].as_array().map(|a| a.iter().filter_map(|x| x["name"].as_str()).collect()).unwrap_or_default()
-}
-
-struct Schema {
-    entities: BTreeMap<String, Ops>,
-    inputs: HashMap<String, Vec<Value>>,
-    enums: HashMap<String, String>,
-}
-
-async fn schema(app: &TestApp, user: &TestUser) -> Schema {
-    let res = app.gql(user, None, INTROSPECTION, json!({})).await;
-    let s = data(&res, "__schema");
-    let mut entities: BTreeMap<String, Ops> = BTreeMap::new();
-    for f in s["queryType"]["fields"].as_array().unwrap() {
-        let ty = named(&f["type"]).unwrap_or_default().to_string();
-        let args = arg_names(f);
-        if args == ["id"] {
-            entities.entry(ty).or_default().get = Some(f["name"].as_str().unwrap().to_string());
-        } else if let Some(node) = ty.strip_suffix("Connection") {
-            if args.contains(&"filter") {
-                entities.entry(node.to_string()).or_default().list = Some(f["name"].as_str().unwrap().to_string());
-            }
-        }
-    }
-    for f in s["mutationType"]["fields"].as_array().unwrap() {
-        let ty = named(&f["type"]).unwrap_or_default().to_string();
-        let name = f["name"].as_str().unwrap().to_string();
-        let args = arg_names(f);
-        let ops = entities.entry(ty).or_default();
-        match args.as_slice() {
-            ["input"] => {
-                let input = f["args"][0]["type"]["ofType"]["name"].as_str().unwrap_or_default().to_string();
-                ops.create = Some((name, input));
-            }
-            ["id", "input"] => ops.update = Some(name),
-            ["id"] => ops.delete = Some(name),
-            _ => {}
-        }
-    }
-    entities.retain(|name, o| {
-        o.get.is_some()
-            && (o.create.is_some() || MADE_BY_ATLAS.contains(&name.as_str()))
-            && o.update.is_some()
-            && o.delete.is_some()
-    });
-    let mut inputs = HashMap::new();
-    let mut enums = HashMap::new();
-    for t in s["types"].as_array().unwrap() {
-        let name = t["name"].as_str().unwrap().to_string();
-        if t["kind"] == "INPUT_OBJECT" {
-            inputs.insert(name, t["inputFields"].as_array().cloned().unwrap_or_default());
-        } else if t["kind"] == "ENUM" {
-            if let Some(v) = t["enumValues"][0]["name"].as_str() {
-                enums.insert(name, v.to_string());
-            }
-        }
-    }
-    Schema { entities, inputs, enums }
-}
 
 /// The entity type a required `…Id` field points at, by the schema's naming.
 fn referenced(field: &str) -> String {
@@ -119,10 +39,6 @@ fn needed(entity: &str, f: &Value) -> bool {
     let name = f["name"].as_str().unwrap_or_default();
     (f["type"]["kind"] == "NON_NULL" && f["defaultValue"].is_null()) || EXTRAS.contains(&(entity, name))
 }
-
-/// Types whose rows no client creates directly: files and their versions come from uploads (with
-/// their bytes), job results from workers. The suite makes them the way Atlas does.
-const MADE_BY_ATLAS: &[&str] = &["File", "FileVersion", "JobResult"];
 
 async fn made_by_atlas(
     app: &TestApp,
@@ -195,7 +111,10 @@ fn build<'a>(
             }
             let name = f["name"].as_str().unwrap();
             let value = if name == "userId" {
-                json!(user.id)
+                // Another member: the creator of a space is already its member.
+                let other = app.user().await;
+                app.join(user, tenant, &other, "MEMBER").await;
+                json!(other.id)
             } else if named(&f["type"]) == Some("UUID") {
                 let target = referenced(name);
                 assert!(s.entities.contains_key(&target), "{entity}.{name}: no entity {target} to point at");
@@ -305,25 +224,5 @@ async fn no_entity_crosses_tenants() {
             let c = code(&res);
             assert!(c == "BAD_USER_INPUT" || c == "NOT_FOUND", "{entity}.{r}: B pointed at A's row: {res}");
         }
-    }
-}
-
-fn required_value(s: &Schema, input_type: &str, field: &str) -> Value {
-    let f = s.inputs[input_type].iter().find(|f| f["name"] == field).unwrap();
-    match (field, named(&f["type"]).unwrap()) {
-        ("sha", _) => json!(format!("{:x}", Uuid::now_v7().as_u128())),
-        // A declared job type; it does nothing if a worker of another test runs it.
-        ("jobType", _) => json!("NOOP"),
-        ("intentType", _) => json!("TEST_INTENT"),
-        ("slug" | "provider", _) => json!(format!("s-{}", Uuid::now_v7().simple())),
-        ("parts", _) => json!([{ "type": "text", "content": "hello" }]),
-        ("endTime", _) => json!((chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339()),
-        (_, "String") => json!(format!("{field} {}", Uuid::now_v7().simple())),
-        (_, "Int") => json!(1),
-        (_, "Float") => json!(0.5),
-        (_, "Boolean") => json!(true),
-        (_, "DateTime") => json!(chrono::Utc::now().to_rfc3339()),
-        (_, "JSON") => json!({}),
-        (_, other) => json!(s.enums[other]),
     }
 }

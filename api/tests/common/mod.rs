@@ -5,6 +5,7 @@
 
 pub mod jobs;
 pub mod link;
+pub mod schema;
 pub mod serve;
 pub mod ws;
 
@@ -246,6 +247,13 @@ pub fn atlas(config: &Config, command: &str) -> std::process::Command {
 pub async fn exec(db: &DatabaseConnection, sql: &str, values: Vec<sea_orm::Value>) -> Result<u64, sea_orm::DbErr> {
     let statement = Statement::from_sql_and_values(DbBackend::Postgres, sql, values);
     service::pool::execute(db, statement).await.map(|r| r.rows_affected())
+}
+
+/// The one bigint `sql` selects (as the owner, say: past row-level security).
+pub async fn count(db: &DatabaseConnection, sql: &str, values: Vec<sea_orm::Value>) -> i64 {
+    let statement = Statement::from_sql_and_values(DbBackend::Postgres, sql, values);
+    let row = service::pool::one(db, statement).await.expect("the query runs").expect("a row");
+    row.try_get_by_index::<i64>(0).expect("a bigint")
 }
 
 /// The `extensions.code` of the first error, panicking with the response when there is none.
