@@ -477,16 +477,17 @@ async fn seed_demo(config: &Config) -> Result<(), String> {
             let scope = scope_of(member_id, DEMO_MEMBER_EMAIL, None);
             tenancy::accept_invitation(&scope, &invitation).await.map_err(svc)?;
             scope.finish(true).await.map_err(svc)?;
+            let storage = std::sync::Arc::new(service::storage::Storage::open(&config.storage_url)?);
             for (user, email, space, note) in [
-                (user_id, DEMO_EMAIL, "Demo's notes", "Only the demo owner reads this"),
-                (member_id, DEMO_MEMBER_EMAIL, "Sam's notes", "Only Sam reads this"),
+                (user_id, DEMO_EMAIL, "Demo's space", "Only the demo owner reads this"),
+                (member_id, DEMO_MEMBER_EMAIL, "Sam's space", "Only Sam reads this"),
             ] {
                 let scope = scope_of(user, email, Some(tenant.id));
-                demo_space(&scope, space, Some(user), note).await?;
+                demo_space(&scope, &storage, space, Some(user), note).await?;
                 scope.finish(true).await.map_err(svc)?;
             }
             let scope = as_user(Some(tenant.id));
-            demo_space(&scope, "Everyone", None, "Every member reads this").await?;
+            demo_space(&scope, &storage, "Everyone", None, "Every member reads this").await?;
             scope.finish(true).await.map_err(svc)?;
             tenant.id
         }
@@ -512,9 +513,17 @@ async fn seed_demo(config: &Config) -> Result<(), String> {
     Ok(())
 }
 
-/// A space (personal when `owner` is set, else PUBLIC for the organisation) with one note.
-async fn demo_space(scope: &Scope, name: &str, owner: Option<Uuid>, note: &str) -> Result<(), String> {
-    use entity::sea_orm_active_enums::SpaceVisibility;
+/// A space (personal when `owner` is set, else PUBLIC for the organisation) holding one of each
+/// thing a space holds, all saying `text`: a note, a task, a chat with a message and a file.
+async fn demo_space(
+    scope: &Scope,
+    storage: &std::sync::Arc<service::storage::Storage>,
+    name: &str,
+    owner: Option<Uuid>,
+    text: &str,
+) -> Result<(), String> {
+    use entity::sea_orm_active_enums::{FileVisibility, MessageRole, SpaceVisibility, TaskPriority};
+    use service::chat::{chats, messages};
     use service::knowledge::notes;
     use service::tenancy::spaces;
     let slug: String = name.to_lowercase().chars().filter(|c| c.is_ascii_alphanumeric()).collect();
@@ -525,9 +534,26 @@ async fn demo_space(scope: &Scope, name: &str, owner: Option<Uuid>, note: &str) 
     )
     .await
     .map_err(svc)?;
-    notes::create(scope, notes::Create { space_id: space.id, title: note.into(), content: String::new() })
+    notes::create(scope, notes::Create { space_id: space.id, title: text.into(), content: String::new() })
         .await
         .map_err(svc)?;
+    let task = tasks::Create { space_id: Some(space.id), ..task_input(text, TaskPriority::Medium, None, None) };
+    tasks::create(scope, task).await.map_err(svc)?;
+    let chat = chats::create(scope, chats::Create { space_id: Some(space.id), title: text.into(), model: None })
+        .await
+        .map_err(svc)?;
+    let parts = serde_json::json!([{ "type": "text", "content": text }]);
+    messages::create(scope, messages::Create { chat_id: chat.id, role: MessageRole::User, parts })
+        .await
+        .map_err(svc)?;
+    let file = service::files::UploadInput {
+        space_id: Some(space.id),
+        folder_id: None,
+        name: format!("{slug}.txt", slug = space.slug),
+        content_type: Some("text/plain".into()),
+        visibility: if owner.is_some() { FileVisibility::Private } else { FileVisibility::Space },
+    };
+    service::files::upload(scope, storage, file, text.as_bytes(), 1 << 20).await.map_err(svc)?;
     Ok(())
 }
 
