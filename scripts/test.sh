@@ -10,7 +10,7 @@ s3_env=$("$(dirname "$0")/s3.sh" start) || { echo "could not start the S3 test s
 export $s3_env
 # The second pass goes through PgBouncer in transaction mode (as the seeds deploy), when the
 # tests use the local cluster: the pooler's own suite, the four seed scenarios, isolation,
-# subscriptions and the queue, with TEST_DATABASE_URL pointing at the pooler.
+# spaces, subscriptions and the queue, with TEST_DATABASE_URL pointing at the pooler.
 pooled_env=""
 if [[ ${ATLAS_TEST_PGBOUNCER:-1} != 0 && ${TEST_DATABASE_URL:-} == *"127.0.0.1:${ATLAS_PG_PORT:-54329}/"* ]]; then
   pooled_env=$("$(dirname "$0")/pgbouncer.sh" start) || { echo "could not start PgBouncer" >&2; exit 1; }
@@ -25,13 +25,13 @@ if [[ ${TEST_DATABASE_URL:-} == *"127.0.0.1:${ATLAS_PG_PORT:-54329}/"* ]]; then
   # The test fails rather than skips when the cluster was meant to be there.
   export $restart_env ATLAS_PG_RESTART_PORT=$restart_port ATLAS_TEST_RESTART_REQUIRED=1
 fi
-cargo test --workspace "$@" 2>&1 | tee "$log"
+cargo test --workspace --no-fail-fast "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 if [[ -n $pooled_env ]]; then
   echo "tests: second pass, through PgBouncer (transaction mode)"
   TEST_DATABASE_URL=$TEST_POOLED_DATABASE_URL TEST_WORKER_DATABASE_URL=$TEST_POOLED_WORKER_DATABASE_URL \
-    cargo test -p api --test pgbouncer --test scenario_atlas_ux --test scenario_atlas_v2 --test scenario_ops_tools \
-      --test scenario_vibe_coder --test isolation --test subscriptions --test queue --test processes "$@" 2>&1 | tee -a "$log"
+    cargo test --no-fail-fast -p api --test pgbouncer --test scenario_atlas_ux --test scenario_atlas_v2 --test scenario_ops_tools \
+      --test scenario_vibe_coder --test isolation --test spaces --test subscriptions --test queue --test processes "$@" 2>&1 | tee -a "$log"
   [[ ${PIPESTATUS[0]} -ne 0 ]] && status=1
 fi
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }

@@ -123,7 +123,8 @@ async fn spaces_folders_files_notes_chats() {
             folders(first: 10) { edges { node { name parent { name } folders(first: 5) { edges { node { name files(first: 5) { edges { node { name versions(first: 5) { totalCount } grants(first: 5) { edges { node { permission granteeSpace { slug } } } } } } } } } } } } }
             chats(first: 5) { edges { node { messages(first: 10) { edges { node { seq role parts } } } streams(first: 5) { edges { node { status } } } } } } } }", json!({ "s": org }))
         .await;
-    assert_eq!(data(&res, "space.members.totalCount"), 1);
+    // The owner, who made the space and so is its owner member, and the mate they added.
+    assert_eq!(data(&res, "space.members.totalCount"), 2);
     assert_eq!(data(&res, "space.notes.totalCount"), 1);
     let folders = data(&res, "space.folders.edges").as_array().unwrap().clone();
     let root = folders.iter().find(|f| f["node"]["name"] == "docs").unwrap();
