@@ -143,7 +143,12 @@ async fn spaces_folders_files_notes_chats() {
     let res = app.gql(&owner, t, "mutation($id: UUID!) { deleteSpace(id: $id) { id } }", json!({ "id": org })).await;
     data(&res, "deleteSpace.id");
     let res = app
-        .gql(&owner, t, "{ notes { totalCount } chats { totalCount } spaceMembers { totalCount } }", json!({}))
+        .gql(
+            &owner,
+            t,
+            "query($s: UUID!) { notes { totalCount } chats { totalCount } spaceMembers(filter: { spaceId: { eq: $s } }) { totalCount } }",
+            json!({ "s": org }),
+        )
         .await;
     assert_eq!(data(&res, "notes.totalCount"), 0);
     assert_eq!(data(&res, "chats.totalCount"), 0);
