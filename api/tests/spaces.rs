@@ -1016,3 +1016,110 @@ async fn tasks_never_straddle_a_space_and_what_lies_outside_it() {
     assert_eq!(data(&res, "a.id"), &json!(mine), "{res}");
     assert_eq!(data(&res, "b.id"), &json!(sub), "{res}");
 }
+
+/// An author who lost the right to write in a space may still delete their own chat, task or
+/// folder, but not through it what others wrote below (messages, subtasks, subfolders): refused,
+/// saying how many, and all of it stays. With nothing of others' below, the delete goes through.
+#[tokio::test]
+async fn a_demoted_author_cannot_delete_what_others_wrote_below_their_row() {
+    let w = World::new().await;
+    let author = w.user(Actor::Author).clone();
+    let editor = w.user(Actor::SpaceEditor).clone();
+    let space = w.space(Kind::Public, &w.owner).await;
+    let res = w
+        .gql(
+            &w.owner,
+            "mutation($s: UUID!, $u: UUID!) { addSpaceMember(input: { spaceId: $s, userId: $u, role: EDITOR }) { id } }",
+            json!({ "s": space, "u": author.id }),
+        )
+        .await;
+    let membership = id(data(&res, "addSpaceMember.id"));
+    let made = |q: &'static str, path: &'static str, by: TestUser, vars: Value| {
+        let w = &w;
+        async move { id(data(&w.gql(&by, q, vars).await, path)) }
+    };
+    let chat = made(
+        "mutation($s: UUID!) { createChat(input: { spaceId: $s }) { id } }",
+        "createChat.id",
+        author.clone(),
+        json!({ "s": space }),
+    )
+    .await;
+    made(
+        "mutation($c: UUID!) { postMessage(input: { chatId: $c, role: USER, parts: [{ type: \"text\", content: \"mine\" }] }) { id } }",
+        "postMessage.id",
+        editor.clone(),
+        json!({ "c": chat }),
+    )
+    .await;
+    let task = made(
+        "mutation($s: UUID!) { createTask(input: { spaceId: $s, title: \"plan\" }) { id } }",
+        "createTask.id",
+        author.clone(),
+        json!({ "s": space }),
+    )
+    .await;
+    let subtask = made(
+        "mutation($p: UUID!) { createTask(input: { parentId: $p, title: \"step\" }) { id } }",
+        "createTask.id",
+        editor.clone(),
+        json!({ "p": task }),
+    )
+    .await;
+    let folder = made(
+        "mutation($s: UUID!) { createFolder(input: { spaceId: $s, name: \"docs\" }) { id } }",
+        "createFolder.id",
+        author.clone(),
+        json!({ "s": space }),
+    )
+    .await;
+    let subfolder = made(
+        "mutation($s: UUID!, $p: UUID!) { createFolder(input: { spaceId: $s, parentId: $p, name: \"theirs\" }) { id } }",
+        "createFolder.id",
+        editor.clone(),
+        json!({ "s": space, "p": folder }),
+    )
+    .await;
+    // The space's owner makes the author a viewer.
+    let res = w
+        .gql(
+            &w.owner,
+            "mutation($id: UUID!) { updateSpaceMember(id: $id, input: { role: VIEWER }) { role } }",
+            json!({ "id": membership }),
+        )
+        .await;
+    assert_eq!(data(&res, "updateSpaceMember.role"), "VIEWER", "{res}");
+    for (delete, row, what) in
+        [("deleteChat", chat, "1 message"), ("deleteTask", task, "1 subtask"), ("deleteFolder", folder, "1 subfolder")]
+    {
+        let res = w
+            .gql(&author, &format!("mutation($id: UUID!) {{ {delete}(id: $id) {{ id }} }}"), json!({ "id": row }))
+            .await;
+        assert_eq!(code(&res), "FORBIDDEN", "{delete}: {res}");
+        assert!(res["errors"][0]["message"].as_str().unwrap().contains(what), "{delete} says how many: {res}");
+    }
+    let res = w
+        .gql(
+            &editor,
+            "query($c: UUID!, $t: UUID!, $f: UUID!) { chat(id: $c) { messages { totalCount } } task(id: $t) { subtasks { totalCount } } folder(id: $f) { folders { totalCount } } }",
+            json!({ "c": chat, "t": task, "f": folder }),
+        )
+        .await;
+    assert_eq!(data(&res, "chat.messages.totalCount"), 1, "{res}");
+    assert_eq!(data(&res, "task.subtasks.totalCount"), 1, "{res}");
+    assert_eq!(data(&res, "folder.folders.totalCount"), 1, "{res}");
+    // Once the editor takes theirs away, the author's own go.
+    for (q, row) in [
+        ("mutation($id: UUID!) { deleteTask(id: $id) { id } }", subtask),
+        ("mutation($id: UUID!) { deleteFolder(id: $id) { id } }", subfolder),
+    ] {
+        let res = w.gql(&editor, q, json!({ "id": row })).await;
+        assert!(res["errors"].is_null(), "{res}");
+    }
+    for (delete, row) in [("deleteTask", task), ("deleteFolder", folder)] {
+        let res = w
+            .gql(&author, &format!("mutation($id: UUID!) {{ {delete}(id: $id) {{ id }} }}"), json!({ "id": row }))
+            .await;
+        assert_eq!(data(&res, &format!("{delete}.id")), &json!(row), "{res}");
+    }
+}

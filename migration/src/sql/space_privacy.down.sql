@@ -18,6 +18,14 @@ BEGIN
   PERFORM set_config('app.role', coalesce(v_role::text, ''), true);
   RETURN v_role;
 END $$;
+DO $$
+DECLARE t text;
+BEGIN
+  FOREACH t IN ARRAY ARRAY['chats', 'tasks', 'folders'] LOOP
+    EXECUTE format('DROP TRIGGER cascade_check ON %I', t);
+  END LOOP;
+END $$;
+DROP FUNCTION atlas_cascade_check();
 DROP TRIGGER member_gone ON tenant_members;
 DROP FUNCTION atlas_member_gone();
 DROP TRIGGER folder_delete_check ON folders;

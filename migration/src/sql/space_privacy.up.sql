@@ -292,6 +292,61 @@ BEGIN
 END $$;
 CREATE TRIGGER folder_delete_check BEFORE DELETE ON folders FOR EACH ROW EXECUTE FUNCTION atlas_folder_delete_check();
 
+-- Likewise what hangs below a chat, a task or a folder (messages, subtasks, subfolders) goes with
+-- it by cascade. The author of a chat, task or folder may delete it after losing the right to
+-- write in its space; what others wrote below it is then not theirs to delete: refused, naming
+-- how many. Whoever may write in the space may delete all of it anyway, and rows deleted by a
+-- cascade themselves (a whole space going) are not asked again.
+CREATE FUNCTION atlas_cascade_check() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp AS $$
+DECLARE
+  v_user uuid := atlas_current_user();
+  n bigint;
+  what text;
+BEGIN
+  IF pg_trigger_depth() > 1 OR v_user IS NULL THEN
+    RETURN OLD;
+  END IF;
+  IF TG_TABLE_NAME = 'chats' THEN
+    IF atlas_chat_role(OLD.tenant_id, OLD.id) IN ('owner', 'editor') THEN
+      RETURN OLD;
+    END IF;
+    what := 'message(s)';
+    SELECT count(*) INTO n FROM public.messages m
+      WHERE m.tenant_id = OLD.tenant_id AND m.chat_id = OLD.id AND m.created_by IS DISTINCT FROM v_user;
+  ELSIF TG_TABLE_NAME = 'tasks' THEN
+    IF OLD.space_id IS NULL OR atlas_space_role(OLD.tenant_id, OLD.space_id) IN ('owner', 'editor') THEN
+      RETURN OLD;
+    END IF;
+    what := 'subtask(s)';
+    WITH RECURSIVE below (id, created_by) AS (
+      SELECT t.id, t.created_by FROM public.tasks t WHERE t.tenant_id = OLD.tenant_id AND t.parent_id = OLD.id
+      UNION
+      SELECT t.id, t.created_by FROM public.tasks t JOIN below b ON t.tenant_id = OLD.tenant_id AND t.parent_id = b.id)
+    SELECT count(*) INTO n FROM below WHERE created_by IS DISTINCT FROM v_user;
+  ELSE
+    IF atlas_space_role(OLD.tenant_id, OLD.space_id) IN ('owner', 'editor') THEN
+      RETURN OLD;
+    END IF;
+    what := 'subfolder(s)';
+    SELECT count(*) INTO n FROM public.folders d
+      WHERE d.tenant_id = OLD.tenant_id AND d.space_id = OLD.space_id AND d.id <> OLD.id
+        AND starts_with(d.path, OLD.path) AND d.created_by IS DISTINCT FROM v_user;
+  END IF;
+  IF n > 0 THEN
+    RAISE EXCEPTION 'this holds % % by others that you may not delete', n, what USING ERRCODE = 'AT403';
+  END IF;
+  RETURN OLD;
+END $$;
+REVOKE ALL ON FUNCTION atlas_cascade_check() FROM PUBLIC;
+DO $$
+DECLARE t text;
+BEGIN
+  FOREACH t IN ARRAY ARRAY['chats', 'tasks', 'folders'] LOOP
+    EXECUTE format('CREATE TRIGGER cascade_check BEFORE DELETE ON %I FOR EACH ROW EXECUTE FUNCTION atlas_cascade_check()', t);
+  END LOOP;
+END $$;
+
 -- A member who leaves (or is removed) loses their space memberships and file grants in that
 -- tenant with the membership. Their personal spaces are handed over or deleted first, by
 -- atlas_hand_over_spaces.
