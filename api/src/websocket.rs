@@ -1,7 +1,8 @@
 //! Subscriptions over WebSocket (`graphql-transport-ws`, or legacy `graphql-ws`): async-graphql
 //! speaks the protocol, this drives the socket. The token may come in the upgrade request's
 //! headers or, as browsers must send it, in `connection_init`: `{"Authorization": "Bearer …",
-//! "X-Tenant-Id": "…"}` (or `{"token": "…", "tenantId": "…"}`).
+//! "X-Tenant-Id": "…"}` (or `{"token": "…", "tenantId": "…"}`, `{"authToken": "…"}`, or Apollo
+//! Client's `{"headers": {"Authorization": "Bearer …", "X-Tenant-Id": "…"}}`).
 //!
 //! A socket lives no longer than its token: when the token expires the socket is closed with 4403
 //! (graphql-transport-ws's "Forbidden"), and the client reconnects with a fresh one. A user holds
@@ -110,10 +111,14 @@ fn on_connection_init(
     let (max_sockets, max_subscriptions) = (state.config.ws_max_sockets_per_user, state.config.ws_max_subscriptions);
     move |params| {
         Box::pin(async move {
-            let get =
-                |names: &[&str]| names.iter().find_map(|n| params.get(*n).and_then(|v| v.as_str()).map(str::to_string));
+            // At the top level, or under `headers` as Apollo Client's `connectionParams` put them.
+            let get = |names: &[&str]| {
+                [&params, &params["headers"]]
+                    .iter()
+                    .find_map(|p| names.iter().find_map(|n| p.get(*n).and_then(|v| v.as_str()).map(str::to_string)))
+            };
             let auth = get(&["Authorization", "authorization"])
-                .or_else(|| get(&["token", "accessToken"]).map(|t| format!("Bearer {t}")));
+                .or_else(|| get(&["token", "accessToken", "authToken"]).map(|t| format!("Bearer {t}")));
             let tenant = get(&["X-Tenant-Id", "x-tenant-id", "tenantId", "tenant_id"]);
             let verified = match auth {
                 Some(auth) => keys.principal(Some(&auth), tenant.as_deref()).await?,

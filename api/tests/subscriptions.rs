@@ -328,3 +328,43 @@ async fn after_the_listen_connection_drops_subscribers_get_the_current_state() {
         }
     }
 }
+
+/// Apollo Client's `connectionParams` (`{ headers: { Authorization } }`) and `authToken` sign a
+/// socket in as README's shape does; a subscription to one row of another tenant, or to no row at
+/// all, is NOT_FOUND at once rather than silent.
+#[tokio::test]
+async fn apollo_style_params_sign_in_and_foreign_rows_are_not_found() {
+    let app = TestApp::start().await;
+    let alice = app.user().await;
+    let a = app.tenant(&alice).await;
+    let bob = app.user().await;
+    let b = app.tenant(&bob).await;
+    let res = app.gql(&bob, Some(b), "mutation { enqueueJob(input: { jobType: \"NOOP\" }) { id } }", json!({})).await;
+    let bobs_job = id(data(&res, "enqueueJob.id"));
+    let nobody = Uuid::now_v7();
+    let rows = [
+        ("subscription($id: UUID!) { jobUpdated(id: $id) { op } }", bobs_job),
+        ("subscription($id: UUID!) { ingestJobProgress(id: $id) { op } }", nobody),
+        ("subscription($id: UUID!) { executionUpdated(id: $id) { op } }", nobody),
+        ("subscription($id: UUID) { taskUpdated(id: $id) { op } }", nobody),
+        ("subscription($id: UUID!) { chatMessages(chatId: $id) { seq } }", nobody),
+    ];
+    for params in [
+        json!({ "headers": { "Authorization": format!("Bearer {}", alice.token), "X-Tenant-Id": a } }),
+        json!({ "authToken": alice.token, "tenantId": a }),
+    ] {
+        let mut ws = connect(&app, Protocol::TransportWs).await;
+        send(&mut ws, json!({ "type": "connection_init", "payload": params })).await;
+        assert_eq!(next(&mut ws, Duration::from_secs(10)).await.unwrap()["type"], "connection_ack", "{params}");
+        for (n, (q, row)) in rows.iter().enumerate() {
+            send(&mut ws, json!({ "id": n.to_string(), "type": "subscribe", "payload": { "query": q, "variables": { "id": row } } }))
+                .await;
+            // The resolver's error comes as the operation's one result, then `complete`.
+            let msg = next(&mut ws, Duration::from_secs(10)).await.expect("an answer");
+            assert_eq!(msg["id"], n.to_string(), "{msg}");
+            assert_eq!(msg["payload"]["errors"][0]["extensions"]["code"], "NOT_FOUND", "{q}: {msg}");
+            let end = next(&mut ws, Duration::from_secs(10)).await.expect("complete");
+            assert_eq!((&end["type"], &end["id"]), (&json!("complete"), &json!(n.to_string())), "{end}");
+        }
+    }
+}

@@ -100,9 +100,7 @@ impl ChatSubscription {
         chat_id: Uuid,
     ) -> Result<impl futures_util::Stream<Item = Result<Message>>> {
         super::authorise(ctx).await?;
-        // Another tenant's chat id is NOT_FOUND at subscribe time, not silence.
-        chats::get(super::CtxExt::scope(ctx)?, chat_id).await?;
-        super::CtxExt::scope(ctx)?.finish(false).await?;
+        super::readable::<entity::chats::Entity>(ctx, "chat", chat_id).await?;
         super::changes(
             ctx,
             "messages",

@@ -378,6 +378,20 @@ where
     }))
 }
 
+/// Refuse a subscription to one row at subscribe time when the caller may not read that row
+/// (another tenant's, or in a space that does not admit them): NOT_FOUND, not a subscription that
+/// stays silent.
+pub async fn readable<E: sea_orm::EntityTrait>(
+    ctx: &Context<'_>,
+    entity: &'static str,
+    id: uuid::Uuid,
+) -> async_graphql::Result<()> {
+    let scope = ctx.scope()?;
+    service::query::get::<E>(scope, entity, id).await?;
+    scope.finish(false).await?;
+    Ok(())
+}
+
 /// Refuse a subscription at subscribe time when the caller may not read the tenant.
 pub async fn authorise(ctx: &Context<'_>) -> async_graphql::Result<()> {
     let scope = ctx.scope()?;

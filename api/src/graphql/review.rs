@@ -216,6 +216,7 @@ impl ReviewSubscription {
         id: Uuid,
     ) -> Result<impl futures_util::Stream<Item = Result<IngestJobEvent>>> {
         super::authorise(ctx).await?;
+        super::readable::<entity::ingest_jobs::Entity>(ctx, "ingest job", id).await?;
         super::changes(
             ctx,
             "ingest_jobs",

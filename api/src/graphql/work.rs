@@ -16,7 +16,7 @@ use super::stats::{
     AgentUsage, LikertSummary, ProjectLikert, ProjectTaskCounts, ProjectUsage, TaskStatusCount, TaskUsage, Usage,
 };
 use super::tenancy::User;
-use super::{authorise, changes, CtxExt};
+use super::{authorise, changes, readable, CtxExt};
 
 object! {
     /// A project: a product or repository that tasks, records and commits belong to.
@@ -416,11 +416,8 @@ impl WorkSubscription {
         id: Option<Uuid>,
     ) -> Result<impl Stream<Item = Result<TaskEvent>>> {
         authorise(ctx).await?;
-        // A task the caller may not see (another's space) is NOT_FOUND here, not silence.
         if let Some(id) = id {
-            let scope = ctx.scope()?;
-            tasks::get(scope, id).await?;
-            scope.finish(false).await?;
+            readable::<entity::tasks::Entity>(ctx, "task", id).await?;
         }
         let keep = move |e: &service::events::Event| {
             id.is_none_or(|want| want == e.id) && project_id.is_none_or(|p| Some(p) == e.parent_id)
@@ -444,6 +441,7 @@ impl WorkSubscription {
     /// One job's status and progress as workers move it along (from any process or host).
     async fn job_updated(&self, ctx: &Context<'_>, id: Uuid) -> Result<impl Stream<Item = Result<JobEvent>>> {
         authorise(ctx).await?;
+        readable::<entity::jobs::Entity>(ctx, "job", id).await?;
         changes(
             ctx,
             "jobs",
@@ -515,10 +513,7 @@ impl WorkSubscription {
         id: Uuid,
     ) -> Result<impl Stream<Item = Result<ExecutionEvent>>> {
         authorise(ctx).await?;
-        // An execution of a task the caller may not see is NOT_FOUND here, not silence.
-        let scope = ctx.scope()?;
-        executions::get(scope, id).await?;
-        scope.finish(false).await?;
+        readable::<entity::executions::Entity>(ctx, "execution", id).await?;
         changes(
             ctx,
             "executions",
