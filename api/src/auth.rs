@@ -50,6 +50,8 @@ pub struct Verified {
     pub principal: Principal,
     /// Unix seconds; None for an anonymous request.
     pub expires_at: Option<i64>,
+    /// A tenant named by its slug, still to be looked up as the user (`server::resolve_tenant`).
+    pub tenant_slug: Option<String>,
 }
 
 #[derive(Clone)]
@@ -259,16 +261,33 @@ impl Keys {
             .claims;
         let user =
             Uuid::try_parse(&claims.sub).map_err(|_| unauth("the token's sub claim must be a user id (UUID)"))?;
+        let mut tenant_slug = None;
         let tenant = match tenant_header.map(str::trim).filter(|t| !t.is_empty()).or(claims.tenant_id.as_deref()) {
-            Some(t) => Some(
-                Uuid::try_parse(t)
-                    .map_err(|_| ServiceError::bad_input("X-Tenant-Id", format!("{t:?} is not a tenant id (UUID)")))?,
-            ),
+            Some(t) => match Uuid::try_parse(t) {
+                Ok(id) => Some(id),
+                Err(_) if is_slug(t) => {
+                    tenant_slug = Some(t.to_string());
+                    None
+                }
+                Err(_) => {
+                    let msg = format!("{t:?} is neither a tenant id (UUID) nor a tenant's slug");
+                    return Err(ServiceError::bad_input("X-Tenant-Id", msg));
+                }
+            },
             None => None,
         };
         Ok(Verified {
             principal: Principal { user_id: Some(user), tenant_id: tenant, email: claims.email, system: false },
             expires_at: Some(claims.exp),
+            tenant_slug,
         })
     }
+}
+
+/// A tenant slug's shape (`tenants_slug_format`): 2-63 of a-z, 0-9 and '-', starting with a
+/// letter or digit.
+fn is_slug(t: &str) -> bool {
+    (2..=63).contains(&t.len())
+        && t.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && t.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
 }

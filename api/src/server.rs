@@ -288,7 +288,30 @@ pub(crate) fn header_str<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a str
 }
 
 pub(crate) async fn principal(state: &AppState, req: &HttpRequest) -> Result<Verified, ServiceError> {
-    state.keys.principal(header_str(req, "authorization"), header_str(req, "x-tenant-id")).await
+    let verified = state.keys.principal(header_str(req, "authorization"), header_str(req, "x-tenant-id")).await?;
+    resolve_tenant(&state.db, verified).await
+}
+
+/// A tenant named by its slug becomes its id, looked up as the user, so that a tenant they do not
+/// belong to stays hidden (FORBIDDEN, as for its id). One more round trip, for slugs only.
+pub(crate) async fn resolve_tenant(db: &DatabaseConnection, mut verified: Verified) -> Result<Verified, ServiceError> {
+    if let Some(slug) = verified.tenant_slug.take() {
+        let scope = Scope::new(db.clone(), verified.principal.clone());
+        let found = service::tenancy::tenant_by_slug(&scope, &slug).await;
+        scope.finish(false).await?;
+        verified.principal.tenant_id = Some(found?);
+    }
+    Ok(verified)
+}
+
+/// The HTTP status of a request refused before it runs, by its error's code.
+pub(crate) fn refused_status(err: &ServiceError) -> StatusCode {
+    match err.code() {
+        "UNAUTHENTICATED" => StatusCode::UNAUTHORIZED,
+        "FORBIDDEN" => StatusCode::FORBIDDEN,
+        "SERVICE_UNAVAILABLE" => StatusCode::SERVICE_UNAVAILABLE,
+        _ => StatusCode::BAD_REQUEST,
+    }
 }
 
 /// Clients that accept `application/graphql-response+json` get it (with 4xx for request errors);
@@ -436,7 +459,7 @@ async fn execute(req: &HttpRequest, state: &AppState, request: async_graphql::Re
     }
     let principal = match principal(state, req).await {
         Ok(v) => v.principal,
-        Err(e) => return reject(req, StatusCode::UNAUTHORIZED, vec![service_error(&e)]),
+        Err(e) => return reject(req, refused_status(&e), vec![service_error(&e)]),
     };
     let request_id = Uuid::now_v7();
     let scope = Arc::new(Scope::new(state.db.clone(), principal));

@@ -70,7 +70,7 @@ pub async fn websocket(req: HttpRequest, payload: web::Payload, state: web::Data
     Metrics::inc(&state.metrics.ws_connections);
     let from_headers = match principal(&state, &req).await {
         Ok(p) => p,
-        Err(e) => return reject(&req, StatusCode::UNAUTHORIZED, vec![service_error(&e)]),
+        Err(e) => return reject(&req, crate::server::refused_status(&e), vec![service_error(&e)]),
     };
     let protocol = header_str(&req, "sec-websocket-protocol")
         .and_then(|offered| offered.split(',').find_map(|p| WebSocketProtocols::from_str(p.trim()).ok()));
@@ -121,7 +121,10 @@ fn on_connection_init(
                 .or_else(|| get(&["token", "accessToken", "authToken"]).map(|t| format!("Bearer {t}")));
             let tenant = get(&["X-Tenant-Id", "x-tenant-id", "tenantId", "tenant_id"]);
             let verified = match auth {
-                Some(auth) => keys.principal(Some(&auth), tenant.as_deref()).await?,
+                Some(auth) => {
+                    let verified = keys.principal(Some(&auth), tenant.as_deref()).await?;
+                    crate::server::resolve_tenant(&db, verified).await?
+                }
                 None => from_headers,
             };
             expires.store(verified.expires_at.unwrap_or(i64::MAX), Relaxed);

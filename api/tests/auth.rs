@@ -79,18 +79,46 @@ async fn tenant_comes_from_header_or_claim_and_membership_is_checked() {
     // No tenant chosen for a tenant query: a clear input error.
     let res = app.gql(&owner, None, "{ projects { totalCount } }", json!({})).await;
     assert_eq!(code(&res), "BAD_USER_INPUT");
-    // An X-Tenant-Id that is not a UUID.
-    let resp = app
-        .client
-        .post(format!("{}/graphql", app.base))
-        .header("authorization", format!("Bearer {}", owner.token))
-        .header("x-tenant-id", "acme")
-        .json(&json!({ "query": "{ tenant { id } }" }))
-        .send()
-        .await
-        .unwrap();
-    let body: serde_json::Value = resp.json().await.unwrap();
-    assert_eq!(code(&body), "BAD_USER_INPUT");
+    // X-Tenant-Id may name the tenant by its slug, as `atlas token` does; another tenant's slug is
+    // refused as its id is, and a value that is neither is an input error. Status and code agree.
+    let res = app.gql(&owner, Some(tenant), "{ tenant { slug } }", json!({})).await;
+    let slug = data(&res, "tenant.slug").as_str().unwrap().to_string();
+    let theirs = app.tenant(&stranger).await;
+    let res = app.gql(&stranger, Some(theirs), "{ tenant { slug } }", json!({})).await;
+    let their_slug = data(&res, "tenant.slug").as_str().unwrap().to_string();
+    for (header, status, expect) in [
+        (slug.as_str(), 200, None),
+        (their_slug.as_str(), 403, Some("FORBIDDEN")),
+        ("Acme Corp!", 400, Some("BAD_USER_INPUT")),
+    ] {
+        let resp = app
+            .client
+            .post(format!("{}/graphql", app.base))
+            .header("authorization", format!("Bearer {}", owner.token))
+            .header("x-tenant-id", header)
+            .json(&json!({ "query": "{ tenant { id } }" }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), status, "{header}");
+        let body: serde_json::Value = resp.json().await.unwrap();
+        match expect {
+            None => assert_eq!(data(&body, "tenant.id"), &json!(tenant.to_string()), "{body}"),
+            Some(c) => assert_eq!(code(&body), c, "{header}: {body}"),
+        }
+    }
+    // The same in a WebSocket's connection_init: the socket acts in the tenant the slug names.
+    let mut ws = common::ws::connect(&app, common::ws::Protocol::TransportWs).await;
+    let init = json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {}", owner.token), "X-Tenant-Id": slug } });
+    common::ws::send(&mut ws, init).await;
+    let ack = common::ws::next(&mut ws, std::time::Duration::from_secs(10)).await.unwrap();
+    assert_eq!(ack["type"], "connection_ack", "{ack}");
+    let q = "subscription($id: UUID) { taskUpdated(id: $id) { op } }";
+    let sub = json!({ "id": "1", "type": "subscribe", "payload": { "query": q, "variables": { "id": uuid::Uuid::now_v7() } } });
+    common::ws::send(&mut ws, sub).await;
+    let msg = common::ws::next(&mut ws, std::time::Duration::from_secs(10)).await.unwrap();
+    // NOT_FOUND, not "choose a tenant": the tenant was resolved.
+    assert_eq!(msg["payload"]["errors"][0]["extensions"]["code"], "NOT_FOUND", "{msg}");
 }
 
 #[tokio::test]

@@ -59,6 +59,15 @@ pub async fn current_tenant(scope: &Scope) -> Result<tenants::Model> {
     tenants::Entity::find_by_id(id).one(&*tx).await?.found("tenant", id)
 }
 
+/// The id of the tenant with this slug, among those the caller belongs to (row-level security
+/// shows no other): a request may name its tenant by slug. Any other slug is FORBIDDEN, as the id
+/// of a tenant the caller is not a member of is.
+pub async fn tenant_by_slug(scope: &Scope, slug: &str) -> Result<Uuid> {
+    let tx = scope.tx().await?;
+    let found = tenants::Entity::find().filter(tenants::Column::Slug.eq(slug)).one(&*tx).await?;
+    found.map(|t| t.id).ok_or_else(|| ServiceError::Forbidden(format!("you are not a member of tenant {slug}")))
+}
+
 /// Every tenant the caller belongs to, with their role there (pending ones included, so a user
 /// can see what awaits approval).
 pub async fn my_tenants(scope: &Scope) -> Result<Vec<(tenants::Model, MemberRole)>> {
