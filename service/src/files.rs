@@ -273,11 +273,7 @@ async fn find_by_name(
 /// Whether the caller may write `file`: the database's own rule (owner, tenant owners and admins,
 /// write grants), the same one its row-level security applies.
 pub async fn can_write(scope: &Scope, file: &entity::files::Model) -> Result<bool> {
-    let tx = scope.tx().await?;
-    let row = tx
-        .query_one_raw(crate::query::raw(scope, "SELECT atlas_file_writable($1, $2) AS ok", [file.id.into()])?)
-        .await?;
-    Ok(row.map(|r| r.try_get::<bool>("", "ok")).transpose()?.unwrap_or(false))
+    crate::query::scalar(scope, "SELECT atlas_file_writable($1, $2)", [file.id.into()]).await
 }
 
 fn visibility_name(v: FileVisibility) -> &'static str {

@@ -45,6 +45,20 @@ pub fn raw(scope: &Scope, sql: impl Into<String>, values: impl IntoIterator<Item
     Ok(Statement::from_sql_and_values(DbBackend::Postgres, sql, values))
 }
 
+/// The first column of the one row a `raw` statement returns (a count, a yes or no), in the
+/// request's transaction; the type's default when it returns no row.
+pub async fn scalar<T: sea_orm::TryGetable + Default>(
+    scope: &Scope,
+    sql: impl Into<String>,
+    values: impl IntoIterator<Item = Value>,
+) -> Result<T> {
+    use sea_orm::ConnectionTrait;
+    let statement = raw(scope, sql, values)?;
+    let tx = scope.tx().await?;
+    let row = tx.query_one_raw(statement).await?;
+    Ok(row.map(|r| r.try_get_by_index::<T>(0)).transpose()?.unwrap_or_default())
+}
+
 /// One row by id, in the caller's tenant; NOT_FOUND otherwise.
 pub async fn get<E: EntityTrait>(scope: &Scope, entity: &'static str, id: Uuid) -> Result<E::Model> {
     let select = scoped::<E>(scope)?.filter(column::<E>("id")?.eq(id));

@@ -322,33 +322,19 @@ pub async fn remove_member(scope: &Scope, member_id: Uuid, transfer_to: Option<U
 /// `user`'s personal spaces (or the one `space`) handed to `to`, or deleted when `to` is None; the
 /// database checks again that the caller is that user or a tenant owner or admin. How many.
 async fn hand_over_spaces(scope: &Scope, user: Uuid, to: Option<Uuid>, space: Option<Uuid>) -> Result<i64> {
-    use sea_orm::ConnectionTrait;
-    let tx = scope.tx().await?;
-    let row = tx
-        .query_one_raw(query::raw(
-            scope,
-            "SELECT atlas_hand_over_spaces($1, $2, $3, $4) AS n",
-            [user.into(), to.into(), space.into()],
-        )?)
-        .await?;
-    Ok(row.map(|r| r.try_get::<i64>("", "n")).transpose()?.unwrap_or(0))
+    query::scalar(scope, "SELECT atlas_hand_over_spaces($1, $2, $3, $4)", [user.into(), to.into(), space.into()]).await
 }
 
 /// Whether the caller reads what `space` holds (README's access table, as row-level security
 /// decides it): for change events of rows that are gone, so no longer there to read. A space that
 /// no longer exists admits nobody.
 pub async fn reads_space(scope: &Scope, space: Uuid) -> Result<bool> {
-    use sea_orm::ConnectionTrait;
-    let tx = scope.tx().await?;
-    let row = tx
-        .query_one_raw(query::raw(
-            scope,
-            "SELECT EXISTS (SELECT 1 FROM spaces WHERE tenant_id = $1 AND id = $2) \
-               AND atlas_space_role($1, $2) IS NOT NULL AS reads",
-            [space.into()],
-        )?)
-        .await?;
-    Ok(row.map(|r| r.try_get::<bool>("", "reads")).transpose()?.unwrap_or(false))
+    query::scalar(
+        scope,
+        "SELECT EXISTS (SELECT 1 FROM spaces WHERE tenant_id = $1 AND id = $2) AND atlas_space_role($1, $2) IS NOT NULL",
+        [space.into()],
+    )
+    .await
 }
 
 /// Give a personal space to another member of the tenant: its owner may, and so may tenant

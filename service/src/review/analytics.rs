@@ -105,17 +105,12 @@ impl JobHandler for Analytics {
 }
 
 async fn compute(scope: &Scope, run: &analytics_jobs::Model) -> Result<serde_json::Value> {
-    let total: i64 = {
-        let tx = scope.tx().await?;
-        let row = tx
-            .query_one_raw(crate::query::raw(
-                scope,
-                "SELECT count(*)::bigint AS n FROM data_records WHERE tenant_id = $1 AND project_id = $2",
-                [run.project_id.into()],
-            )?)
-            .await?;
-        row.map(|r| r.try_get("", "n")).transpose()?.unwrap_or(0)
-    };
+    let total: i64 = crate::query::scalar(
+        scope,
+        "SELECT count(*)::bigint FROM data_records WHERE tenant_id = $1 AND project_id = $2",
+        [run.project_id.into()],
+    )
+    .await?;
     update(
         scope,
         run,

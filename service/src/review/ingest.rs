@@ -530,16 +530,13 @@ impl IngestCsv {
 
 async fn insert(scope: &Scope, ingest: &ingest_jobs::Model, source: &str, rows: &[Row]) -> Result<i64> {
     let rows = serde_json::to_value(rows).map_err(|e| ServiceError::internal(e.to_string()))?;
-    let tx = scope.tx().await?;
-    let row = tx
-        .query_one_raw(crate::query::raw(scope, "WITH ins AS ( \
+    crate::query::scalar(scope, "WITH ins AS ( \
                INSERT INTO data_records (tenant_id, id, project_id, ingest_job_id, record_type, category, source, content, metadata) \
                SELECT $1, r.id, $2, $3, r.record_type::record_type, r.category::record_category, $4, r.content, r.metadata \
                FROM jsonb_to_recordset($5::jsonb) AS r(id uuid, record_type text, category text, content text, metadata jsonb) \
                ON CONFLICT ON CONSTRAINT data_records_duplicate_key DO NOTHING RETURNING 1) \
-             SELECT count(*)::bigint AS n FROM ins", [ingest.project_id.into(), ingest.id.into(), source.into(), rows.into()])?)
-        .await?;
-    Ok(row.map(|r| r.try_get::<i64>("", "n")).transpose()?.unwrap_or(0))
+             SELECT count(*)::bigint FROM ins", [ingest.project_id.into(), ingest.id.into(), source.into(), rows.into()])
+        .await
 }
 
 async fn progress_update(

@@ -9,7 +9,7 @@ use entity::sea_orm_active_enums::{
 };
 use entity::tenant_members;
 use sea_orm::prelude::{DateTimeWithTimeZone, Decimal};
-use sea_orm::{ColumnTrait, ConnectionTrait, QueryFilter};
+use sea_orm::{ColumnTrait, QueryFilter};
 use uuid::Uuid;
 
 use crate::error::{Result, ServiceError};
@@ -178,18 +178,15 @@ async fn ensure_no_cycle(scope: &Scope, task: Uuid, new_parent: Uuid) -> Result<
         .await
         .map_err(|_| ServiceError::bad_input("parentId", format!("no task {new_parent} in this tenant")))?;
     // Walk up from the new parent; row-level security keeps the walk inside the tenant.
-    let tx = scope.tx().await?;
-    let row = tx
-        .query_one_raw(crate::query::raw(
-            scope,
-            "WITH RECURSIVE up(id, parent_id) AS ( \
+    let cycle: bool = query::scalar(
+        scope,
+        "WITH RECURSIVE up(id, parent_id) AS ( \
                SELECT id, parent_id FROM tasks WHERE tenant_id = $1 AND id = $2 \
                UNION SELECT t.id, t.parent_id FROM tasks t JOIN up ON t.tenant_id = $1 AND t.id = up.parent_id) \
-             SELECT EXISTS (SELECT 1 FROM up WHERE id = $3) AS cycle",
-            [new_parent.into(), task.into()],
-        )?)
-        .await?;
-    let cycle = row.map(|r| r.try_get::<bool>("", "cycle")).transpose()?.unwrap_or(false);
+         SELECT EXISTS (SELECT 1 FROM up WHERE id = $3)",
+        [new_parent.into(), task.into()],
+    )
+    .await?;
     if cycle {
         return Err(ServiceError::bad_input(
             "parentId",
