@@ -510,6 +510,30 @@ async fn spaces_and_their_members_follow_the_same_table() {
         )
         .await;
     assert_eq!(code(&res), "FORBIDDEN", "{res}");
+    // A tenant VIEWER writes nothing, even as a space's owner: they may leave it, but not remove
+    // its other members.
+    let viewer = w.user(Actor::Viewer);
+    let res = w
+        .gql(
+            w.user(Actor::Admin),
+            "mutation($s: UUID!, $u: UUID!) { addSpaceMember(input: { spaceId: $s, userId: $u, role: OWNER }) { id } }",
+            json!({ "s": private, "u": viewer.id }),
+        )
+        .await;
+    let viewers = id(data(&res, "addSpaceMember.id"));
+    let res = w
+        .gql(
+            viewer,
+            "mutation($id: UUID!) { removeSpaceMember(id: $id) { id } }",
+            json!({ "id": theirs["node"]["id"] }),
+        )
+        .await;
+    assert_eq!(code(&res), "FORBIDDEN", "a tenant viewer removed a space member: {res}");
+    let res = w.gql(editor, "query($s: UUID!) { space(id: $s) { id } }", json!({ "s": private })).await;
+    assert_eq!(data(&res, "space.id"), &json!(private), "the editor lost the space: {res}");
+    let res =
+        w.gql(viewer, "mutation($id: UUID!) { removeSpaceMember(id: $id) { id } }", json!({ "id": viewers })).await;
+    assert_eq!(data(&res, "removeSpaceMember.id"), &json!(viewers), "a viewer leaves: {res}");
     let res = w
         .gql(w.user(Actor::Admin), "mutation($s: UUID!) { deleteSpace(id: $s) { id } }", json!({ "s": personal }))
         .await;

@@ -100,7 +100,9 @@ CREATE POLICY space_delete ON spaces AS RESTRICTIVE FOR DELETE TO atlas_api
   USING (atlas_space_role(tenant_id, id) = 'owner' OR atlas_current_role() IN ('owner', 'admin'));
 
 -- Memberships: your own, those of spaces you have a role in, and (for managing) all of them to
--- tenant owners and admins. Changed by the space's owners; anyone may leave.
+-- tenant owners and admins. Changed by the space's owners; anyone may leave. A tenant VIEWER,
+-- who writes nothing, removes nobody else even as a space's owner (leaving needs only the
+-- tenant role VIEWER, so the service lets viewers delete memberships).
 CREATE POLICY space_member_visible ON space_members AS RESTRICTIVE FOR SELECT TO atlas_api
   USING (user_id = atlas_current_user() OR atlas_space_role(tenant_id, space_id) IS NOT NULL
          OR atlas_current_role() IN ('owner', 'admin'));
@@ -109,7 +111,8 @@ CREATE POLICY space_member_insert ON space_members AS RESTRICTIVE FOR INSERT TO 
 CREATE POLICY space_member_update ON space_members AS RESTRICTIVE FOR UPDATE TO atlas_api
   USING (atlas_space_role(tenant_id, space_id) = 'owner');
 CREATE POLICY space_member_delete ON space_members AS RESTRICTIVE FOR DELETE TO atlas_api
-  USING (user_id = atlas_current_user() OR atlas_space_role(tenant_id, space_id) = 'owner');
+  USING (user_id = atlas_current_user()
+         OR (atlas_space_role(tenant_id, space_id) = 'owner' AND atlas_current_role() IS DISTINCT FROM 'viewer'));
 
 -- Whoever creates a space becomes its owner member (Atlas itself is nobody). SECURITY DEFINER:
 -- the creator is not yet an owner whom the membership policy admits.
